@@ -1,0 +1,118 @@
+"""
+Policies and defaults.
+
+All times are float seconds. ``None`` means "no limit". Policies are frozen:
+use :func:`attrs.evolve` to derive a variation.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+DEFAULT_BASE_URL = "https://api.heygen.com"
+API_KEY_ENV = "HEYGEN_API_KEY"
+API_BASE_ENV = "HEYGEN_API_BASE"
+MAX_SCRIPT_CHARS = 5_000
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+MAX_STATUS_IDS = 100
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        msg = f"{attribute.name} must be >= 0, got {value!r}"
+        raise ValueError(msg)
+
+
+def _optional_positive(
+    _inst: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and value <= 0:
+        msg = f"{attribute.name} must be > 0 or None, got {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """
+    How one HTTP call is retried.
+
+    429 is retried on every method; 5xx and transport errors only on GET and
+    DELETE, and on POST only when it carries an ``Idempotency-Key``.
+
+    Attributes:
+        attempts: Total tries, the first included. ``1`` disables retries.
+        wait_initial: First backoff wait, doubled on each retry.
+        wait_max: Cap on one computed backoff wait.
+        jitter: Apply full jitter to computed waits (never to Retry-After).
+        retry_after_max: A ``Retry-After`` longer than this is not waited
+            for: the :class:`~heygen_async.RateLimitError` is raised instead.
+        deadline: Give up retrying once this much time has passed since the
+            first try.
+    """
+
+    attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    wait_initial: float = attrs.field(default=0.5, validator=_positive)
+    wait_max: float = attrs.field(default=30.0, validator=_positive)
+    jitter: bool = True
+    retry_after_max: float = attrs.field(default=60.0, validator=_positive)
+    deadline: float | None = attrs.field(default=None, validator=_optional_positive)
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """
+    Per-request timeouts by kind of call.
+
+    ``POST /v3/videos`` has a p99 near 31 s, hence the long write timeout.
+
+    Attributes:
+        read: GET and DELETE.
+        write: JSON POST and PATCH.
+        upload: Multipart uploads and downloads.
+        connect: Establishing a connection.
+    """
+
+    read: float = attrs.field(default=30.0, validator=_positive)
+    write: float = attrs.field(default=120.0, validator=_positive)
+    upload: float = attrs.field(default=600.0, validator=_positive)
+    connect: float = attrs.field(default=10.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class PollPolicy:
+    """
+    The cadence at which one job is polled.
+
+    The first poll comes *interval_initial* after submission; each later one
+    waits *multiplier* times longer, up to *interval_max*. Every wait is
+    multiplied by a random factor in ``[1 - jitter, 1 + jitter]`` so jobs
+    submitted together drift apart, and no wait runs past the deadline.
+
+    Attributes:
+        interval_initial: Wait before the first poll.
+        multiplier: Growth factor between polls.
+        interval_max: Cap on one wait.
+        jitter: Relative jitter, between 0 and 1.
+        deadline: Give up waiting after this long (:class:`WaitTimeoutError`
+            or ``TimedOut``); ``None`` waits forever.
+    """
+
+    interval_initial: float = attrs.field(default=5.0, validator=_positive)
+    multiplier: float = attrs.field(default=1.5, validator=attrs.validators.ge(1.0))
+    interval_max: float = attrs.field(default=30.0, validator=_positive)
+    jitter: float = attrs.field(
+        default=0.25, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
+    deadline: float | None = attrs.field(default=1200.0, validator=_optional_positive)
+
+    @classmethod
+    def for_testing(cls, *, deadline: float | None = 10.0) -> PollPolicy:
+        """A fast, jitter-free cadence for tests against the fake server."""
+        return cls(
+            interval_initial=0.005,
+            multiplier=1.5,
+            interval_max=0.02,
+            jitter=0.0,
+            deadline=deadline,
+        )

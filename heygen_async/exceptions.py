@@ -1,0 +1,233 @@
+"""
+Exceptions raised by heygen_async.
+
+Every exception derives from :class:`HeyGenError`, so one ``except`` catches all
+of them. Builtins are mixed in where a caller's existing handler should match::
+
+    HeyGenError(Exception)
+    ├── APIError                          the server answered with an error envelope
+    │   ├── BadRequestError               400 (invalid_parameter, ...)
+    │   ├── AuthenticationError           401
+    │   ├── InsufficientCreditError       402 (insufficient_credit)
+    │   ├── PermissionDeniedError         403
+    │   ├── NotFoundError                 404
+    │   ├── ConflictError                 409 (request_in_progress, conflict)
+    │   ├── PayloadTooLargeError          413
+    │   ├── RateLimitError                429 (.retry_after)
+    │   └── ServerError                   5xx
+    ├── TransportError(ConnectionError)   no usable response arrived
+    │   └── RequestTimeoutError(TimeoutError)
+    ├── ResponseValidationError(ValueError)   a 2xx body did not fit the model
+    ├── ConfigurationError(ValueError)    the client cannot be built as asked
+    ├── VideoFailedError                  a render reached ``failed``
+    └── WaitTimeoutError(TimeoutError)    *our* waiting deadline passed
+
+No exception text ever contains the API key or request headers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    from ._models import Video, VideoStatus
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "HeyGenError",
+    "InsufficientCreditError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseValidationError",
+    "ServerError",
+    "TransportError",
+    "VideoFailedError",
+    "WaitTimeoutError",
+]
+
+
+class HeyGenError(Exception):
+    """Root of every exception this SDK raises."""
+
+
+class ConfigurationError(HeyGenError, ValueError):
+    """
+    The client cannot be built as asked, for example without an API key.
+
+    Raised at construction so the mistake shows before the first request.
+    """
+
+
+class APIError(HeyGenError):
+    """
+    HeyGen answered with an HTTP error.
+
+    Attributes:
+        status: The HTTP status code.
+        code: HeyGen's error code (``invalid_parameter``, ...), or a code
+            derived from the status when the body was not HeyGen's envelope.
+        message: HeyGen's human-readable message.
+        param: The request field the error is about, if HeyGen named one.
+        request_id: The ``X-Request-Id`` response header; quote it to support.
+        doc_url: HeyGen's link to the error's documentation, if any.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str,
+        message: str,
+        param: str | None = None,
+        request_id: str | None = None,
+        doc_url: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.request_id = request_id
+        self.doc_url = doc_url
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.status} {self.code}: {self.message}"
+        if self.param:
+            text += f" (param={self.param})"
+        if self.request_id:
+            text += f" (request_id={self.request_id})"
+        return text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only __init__ would break pickling across processes.
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[APIError], state: dict[str, object]) -> APIError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, str(error))
+    return error
+
+
+class BadRequestError(APIError):
+    """400: the request was malformed or a parameter was invalid."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing or wrong."""
+
+
+class InsufficientCreditError(APIError):
+    """
+    402: the account cannot pay for this job.
+
+    A batch stops admitting new jobs when it sees this, instead of failing
+    the rest one by one.
+    """
+
+
+class PermissionDeniedError(APIError):
+    """403: the key may not use this resource."""
+
+
+class NotFoundError(APIError):
+    """404: the resource does not exist (or the endpoint does not)."""
+
+
+class ConflictError(APIError):
+    """409: ``request_in_progress`` (an idempotent retry raced) or a conflict."""
+
+
+class PayloadTooLargeError(APIError):
+    """413: the upload or request body is too large."""
+
+
+class RateLimitError(APIError):
+    """
+    429: too many requests, too many concurrent jobs, or a quota was hit.
+
+    Attributes:
+        retry_after: Seconds the server asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int = 429,
+        code: str,
+        message: str,
+        param: str | None = None,
+        request_id: str | None = None,
+        doc_url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            status=status,
+            code=code,
+            message=message,
+            param=param,
+            request_id=request_id,
+            doc_url=doc_url,
+        )
+
+
+class ServerError(APIError):
+    """5xx: HeyGen or a gateway in front of it failed."""
+
+
+class TransportError(HeyGenError, ConnectionError):
+    """No usable response arrived: connection refused, reset or dropped."""
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """One HTTP request took longer than its timeout."""
+
+
+class ResponseValidationError(HeyGenError, ValueError):
+    """A successful response body did not have the shape the SDK expects."""
+
+
+class VideoFailedError(HeyGenError):
+    """
+    The render finished with status ``failed``.
+
+    Attributes:
+        video: The failed :class:`~heygen_async.Video`; its ``failure_code``
+            and ``failure_message`` may be ``None`` (HeyGen sometimes omits
+            them).
+    """
+
+    def __init__(self, video: Video) -> None:
+        self.video = video
+        reason = video.failure_message or video.failure_code or "no reason given"
+        super().__init__(f"video {video.id} failed: {reason}")
+
+
+class WaitTimeoutError(HeyGenError, TimeoutError):
+    """
+    Our waiting deadline passed before the video finished.
+
+    The render may still complete: wait again with the same id.
+
+    Attributes:
+        video_id: The id of the video we were waiting for.
+        last_status: The last status we saw, or ``None`` if none arrived.
+    """
+
+    def __init__(self, video_id: str, last_status: VideoStatus | None) -> None:
+        self.video_id = video_id
+        self.last_status = last_status
+        super().__init__(
+            f"gave up waiting for video {video_id} "
+            f"(last status: {last_status.value if last_status else 'unknown'})"
+        )
