@@ -16,6 +16,7 @@ API_BASE_ENV = "HEYGEN_API_BASE"
 MAX_SCRIPT_CHARS = 5_000
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_STATUS_IDS = 100
+_DEFAULT_WAIT_DEADLINE: float | None = 1200.0  # 20 min, as the official CLI
 
 
 def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -104,7 +105,9 @@ class PollPolicy:
     jitter: float = attrs.field(
         default=0.25, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
     )
-    deadline: float | None = attrs.field(default=1200.0, validator=_optional_positive)
+    deadline: float | None = attrs.field(
+        default=_DEFAULT_WAIT_DEADLINE, validator=_optional_positive
+    )
 
     @classmethod
     def for_testing(cls, *, deadline: float | None = 10.0) -> PollPolicy:

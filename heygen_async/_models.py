@@ -12,7 +12,6 @@ import enum
 import logging
 import os
 import re
-
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal

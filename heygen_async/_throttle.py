@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-
 from collections.abc import Callable
 
 
@@ -95,7 +94,8 @@ class Throttle:
 
     async def acquire(self) -> None:
         """Wait out any Retry-After window, then take a token if rate-limited."""
-        while (wait := self.delay()) > 0:
+        # Re-check after sleeping: another 429 may have pushed the window out.
+        while (wait := self.delay()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)
         if self.rate is None:
             return

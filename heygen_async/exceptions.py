@@ -20,6 +20,7 @@ of them. Builtins are mixed in where a caller's existing handler should match::
     ├── ResponseValidationError(ValueError)   a 2xx body did not fit the model
     ├── ConfigurationError(ValueError)    the client cannot be built as asked
     ├── VideoFailedError                  a render reached ``failed``
+    ├── AvatarFailedError                 a photo-avatar look failed training
     └── WaitTimeoutError(TimeoutError)    *our* waiting deadline passed
 
 No exception text ever contains the API key or request headers.
@@ -31,11 +32,12 @@ from typing import TYPE_CHECKING
 
 
 if TYPE_CHECKING:
-    from ._models import Video, VideoStatus
+    from ._models import AvatarLook, Video, VideoStatus
 
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "AvatarFailedError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
@@ -213,6 +215,19 @@ class VideoFailedError(HeyGenError):
         super().__init__(f"video {video.id} failed: {reason}")
 
 
+class AvatarFailedError(HeyGenError):
+    """
+    A photo-avatar look finished training with status ``failed``.
+
+    Attributes:
+        look: The failed :class:`~heygen_async.AvatarLook`.
+    """
+
+    def __init__(self, look: AvatarLook) -> None:
+        self.look = look
+        super().__init__(f"avatar look {look.id} failed training")
+
+
 class WaitTimeoutError(HeyGenError, TimeoutError):
     """
     Our waiting deadline passed before the video finished.
@@ -220,14 +235,24 @@ class WaitTimeoutError(HeyGenError, TimeoutError):
     The render may still complete: wait again with the same id.
 
     Attributes:
-        video_id: The id of the video we were waiting for.
-        last_status: The last status we saw, or ``None`` if none arrived.
+        video_id: The id of the video (or, with *resource*, the thing) we
+            were waiting for.
+        last_status: The last video status we saw, or ``None`` if none
+            arrived (always ``None`` for an avatar look).
+        resource: What was being waited for: ``"video"`` or ``"avatar look"``.
     """
 
-    def __init__(self, video_id: str, last_status: VideoStatus | None) -> None:
+    def __init__(
+        self,
+        video_id: str,
+        last_status: VideoStatus | None,
+        *,
+        resource: str = "video",
+    ) -> None:
         self.video_id = video_id
         self.last_status = last_status
+        self.resource = resource
         super().__init__(
-            f"gave up waiting for video {video_id} "
+            f"gave up waiting for {resource} {video_id} "
             f"(last status: {last_status.value if last_status else 'unknown'})"
         )

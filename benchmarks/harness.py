@@ -1,0 +1,433 @@
+"""
+The jobs, the three strategies and the metrics of the scheduler benchmark.
+
+One *run* is one strategy rendering N jobs under a concurrency cap against a
+fresh :class:`~heygen_async.testing.FakeHeyGen`. The jobs are drawn once from a
+seeded RNG and looked up by the job number carried in the request's ``title``,
+so every strategy faces the same render durations and the same failures, in
+whatever order its creates happen to reach the fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import os
+import random
+import resource
+import time
+import tracemalloc
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+from vtime import CpuSplit, VirtualTimeLoop, virtual_loop_factory
+
+import heygen_async as hg
+from heygen_async.testing import FakeHeyGen, Fault, JobPlan
+
+
+STRATEGIES = ("batch", "seed", "cli")
+STRATEGY_LABELS = {
+    "batch": "heygen_async batch",
+    "seed": "seed loop (GET/10 s)",
+    "cli": "CLI cadence (2 s x2 to 30 s)",
+}
+IMAGE_URL = "https://example.com/person.jpg"
+TERMINAL = frozenset({"completed", "failed"})
+ROUTE_KINDS = {
+    "POST /v3/videos": "create",
+    "GET /v3/videos/statuses": "status_bulk",
+    "GET /v3/videos/{video_id}": "detail",
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """
+    One benchmark run.
+
+    ``scale`` multiplies every duration (render times, poll cadences,
+    latency, deadlines) so a real-time run can replay a virtual one quickly.
+    """
+
+    strategy: str
+    n: int
+    cap: int
+    seed: int = 0
+    scale: float = 1.0
+    clock: str = "virtual"  # "virtual" or "real"
+    render_median: float = 120.0
+    render_sigma: float = 0.45
+    render_min: float = 30.0
+    render_max: float = 600.0
+    failure_rate: float = 0.02
+    latency: float = 0.1
+    trace_memory: bool = False
+    cpu_split: bool = True
+    guard: float = 0.0  # VirtualTimeLoop.guard: real seconds to poll before a jump
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the fake will do with job *index*."""
+
+    index: int
+    render_seconds: float
+    fail: bool
+
+
+def make_jobs(cfg: RunConfig) -> list[Job]:
+    """
+    Draw the jobs: lognormal render times, ``failure_rate`` of them failing.
+
+    Job *i* is the same for every strategy and every N (a prefix property).
+    """
+    rng = random.Random(f"heygen-bench-jobs:{cfg.seed}")
+    jobs = []
+    for i in range(cfg.n):
+        seconds = cfg.render_median * math.exp(rng.gauss(0.0, cfg.render_sigma))
+        seconds = min(max(seconds, cfg.render_min), cfg.render_max)
+        fail = rng.random() < cfg.failure_rate
+        jobs.append(Job(i, seconds * cfg.scale, fail))
+    return jobs
+
+
+def job_title(index: int) -> str:
+    return f"bench-job-{index}"
+
+
+def job_index(body: Mapping[str, Any]) -> int:
+    title = str(body.get("title") or "")
+    return int(title.rsplit("-", 1)[1])
+
+
+def seed_body(index: int, voice_id: str) -> dict[str, Any]:
+    """The JSON the seed's example sends."""
+    return {
+        "image_url": IMAGE_URL,
+        "script": "Welcome! This entire video was created from a single photograph.",
+        "voice_id": voice_id,
+        "title": job_title(index),
+        "resolution": "1080p",
+        "aspect_ratio": "16:9",
+    }
+
+
+def sdk_request(index: int, voice_id: str) -> hg.VideoRequest:
+    """The same video as :func:`seed_body`, as an SDK request."""
+    return hg.VideoRequest(
+        image_url=IMAGE_URL,
+        script="Welcome! This entire video was created from a single photograph.",
+        voice_id=voice_id,
+        title=job_title(index),
+        resolution="1080p",
+        aspect_ratio="16:9",
+    )
+
+
+def default_voice() -> str:
+    from heygen_async.testing._voices import VOICES
+
+    return VOICES[0].voice_id
+
+
+# -- strategies -------------------------------------------------------------
+
+
+def scaled_poll(scale: float) -> hg.PollPolicy:
+    """The SDK's default PollPolicy, every duration times *scale*."""
+    default = hg.PollPolicy()
+    return hg.PollPolicy(
+        interval_initial=default.interval_initial * scale,
+        multiplier=default.multiplier,
+        interval_max=default.interval_max * scale,
+        jitter=default.jitter,
+        deadline=None if default.deadline is None else default.deadline * scale,
+    )
+
+
+@dataclass
+class Observed:
+    """What the caller saw: when each job's final answer reached it."""
+
+    seen: dict[int, float] = field(default_factory=dict)
+    outcome: dict[int, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def run_batch(
+    cfg: RunConfig, url: str, api_key: str, voice: str, obs: Observed
+) -> None:
+    """(a) ``client.batch(max_in_flight=cap)`` with the default PollPolicy."""
+    loop = asyncio.get_running_loop()
+    poll = scaled_poll(cfg.scale)
+    async with hg.Client(api_key=api_key, base_url=url, poll=poll) as client:
+        if not hasattr(client, "batch"):  # TEMP shim until Client.batch lands
+            from heygen_async._batch import Batch
+            from heygen_async._scheduler import Scheduler
+
+            client._scheduler = Scheduler(client, poll=poll)
+            batch_cm = Batch(
+                client, client._scheduler, max_in_flight=cfg.cap, poll=poll
+            )
+        else:
+            batch_cm = client.batch(max_in_flight=cfg.cap, poll=poll)
+        async with batch_cm as batch:
+            for i in range(cfg.n):
+                batch.submit(sdk_request(i, voice), tag=i)
+            async for outcome in batch.as_completed():
+                obs.seen[outcome.tag] = loop.time()
+                obs.outcome[outcome.tag] = type(outcome).__name__.lower()
+            scheduler = getattr(client, "_scheduler", None)
+            if scheduler is not None:
+                obs.extra["job_polls"] = scheduler.job_polls
+                obs.extra["status_calls"] = scheduler.status_calls
+                obs.extra["detail_calls"] = scheduler.detail_calls
+
+
+DelayFn = Callable[[int, random.Random], float]
+
+
+def seed_delays(scale: float) -> DelayFn:
+    """The seed: GET at once after the create, then every 10 s."""
+
+    def delay(k: int, _rng: random.Random) -> float:
+        return 0.0 if k == 0 else 10.0 * scale
+
+    return delay
+
+
+def cli_delays(scale: float) -> DelayFn:
+    """The official CLI: 2 s doubling to 30 s, each times U(0.75, 1.25)."""
+
+    def delay(k: int, rng: random.Random) -> float:
+        return min(2.0 * 2.0**k, 30.0) * scale * rng.uniform(0.75, 1.25)
+
+    return delay
+
+
+async def run_polling(
+    cfg: RunConfig,
+    url: str,
+    api_key: str,
+    voice: str,
+    obs: Observed,
+    delays: DelayFn,
+) -> None:
+    """
+    (b)/(c): one coroutine per job, written as a user would.
+
+    A semaphore keeps ``cap`` jobs in flight (a slot is held from the create
+    until the job is seen terminal), ``POST /v3/videos``, then
+    ``GET /v3/videos/{id}`` on the given cadence until terminal. A 429 on
+    create (which the cap should prevent) is retried after ``Retry-After``.
+    """
+    loop = asyncio.get_running_loop()
+    rng = random.Random(f"heygen-bench-baseline:{cfg.seed}")
+    headers = {"x-api-key": api_key, "Content-Type": "application/json"}
+    slots = asyncio.Semaphore(cfg.cap)
+    obs.extra["create_429"] = 0
+
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def one(i: int) -> None:
+            async with slots:
+                while True:
+                    async with session.post(
+                        f"{url}/v3/videos", json=seed_body(i, voice)
+                    ) as resp:
+                        body = await resp.json()
+                        if resp.status == 429:
+                            obs.extra["create_429"] += 1
+                            wait = float(resp.headers.get("Retry-After", "1"))
+                            await asyncio.sleep(wait)
+                            continue
+                        resp.raise_for_status()
+                    break
+                video_id = body["data"]["video_id"]
+                k = 0
+                while True:
+                    wait = delays(k, rng)
+                    k += 1
+                    if wait:
+                        await asyncio.sleep(wait)
+                    async with session.get(f"{url}/v3/videos/{video_id}") as resp:
+                        if resp.status >= 500 or resp.status == 429:
+                            continue
+                        resp.raise_for_status()
+                        data = (await resp.json())["data"]
+                    if data["status"] in TERMINAL:
+                        obs.seen[i] = loop.time()
+                        obs.outcome[i] = data["status"]
+                        return
+
+        await asyncio.gather(*(one(i) for i in range(cfg.n)))
+
+
+# -- metrics ----------------------------------------------------------------
+
+
+def ideal_makespan(durations: list[float], cap: int) -> float:
+    """Greedy packing in order onto *cap* slots; a job starts when one frees."""
+    slots = [0.0] * min(cap, max(len(durations), 1))
+    end = 0.0
+    for d in durations:
+        start = heapq.heappop(slots)
+        finish = start + d
+        end = max(end, finish)
+        heapq.heappush(slots, finish)
+    return end
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile, *q* in [0, 100]."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def _run(cfg: RunConfig) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    jobs = make_jobs(cfg)
+    voice = default_voice()
+
+    def plan(_index: int, body: Mapping[str, Any]) -> JobPlan:
+        job = jobs[job_index(body)]
+        return JobPlan(render_seconds=job.render_seconds, fail=job.fail)
+
+    # Network latency: every /v3 request waits cfg.latency seconds in the
+    # fake before it is handled (a "slow" fault that always strikes).
+    faults = []
+    if cfg.latency > 0:
+        faults.append(
+            Fault(kind="slow", delay=cfg.latency * cfg.scale, probability=1.0)
+        )
+    fake = FakeHeyGen(
+        concurrency_limit=cfg.cap,
+        job_plan=plan,
+        seed=cfg.seed,
+        retry_after=max(1.0 * cfg.scale, 0.001),
+        faults=faults,
+    )
+    obs = Observed()
+    async with fake:
+        if cfg.strategy == "batch":
+            coro = run_batch(cfg, fake.url, fake.api_key, voice, obs)
+        else:
+            delays = seed_delays if cfg.strategy == "seed" else cli_delays
+            coro = run_polling(
+                cfg, fake.url, fake.api_key, voice, obs, delays(cfg.scale)
+            )
+        split = CpuSplit() if cfg.cpu_split else None
+        rss_before = _rss_kb()
+        if cfg.trace_memory:
+            tracemalloc.start()
+        wall0 = time.perf_counter()
+        cpu0 = time.process_time()
+        t0 = loop.time()
+        if split is not None:
+            with split:
+                await coro
+        else:
+            await coro
+        t_end = loop.time()
+        cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - wall0
+        traced_peak = None
+        if cfg.trace_memory:
+            traced_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        stats = fake.stats
+        videos = list(fake.videos.values())
+
+    by_job: dict[int, list[Any]] = {}
+    for video in videos:
+        by_job.setdefault(job_index(video.request), []).append(video)
+    delays_seen = []
+    for job in jobs:
+        made = by_job.get(job.index, [])
+        if not made:
+            continue
+        video = made[-1]
+        if job.index in obs.seen:
+            delays_seen.append(obs.seen[job.index] - video.finishes_mono)
+    # The ideal packs the jobs' actual render durations (as the fake ran
+    # them) in submission order; a job never created counts its planned one.
+    actual_durations = [
+        by_job[j.index][-1].finishes_mono - by_job[j.index][-1].created_mono
+        if j.index in by_job
+        else j.render_seconds
+        for j in jobs
+    ]
+    ideal = ideal_makespan(actual_durations, cfg.cap)
+    actual = (max(obs.seen.values()) - t0) if obs.seen else float("nan")
+
+    kinds = {"create": 0, "status_bulk": 0, "detail": 0, "other": 0}
+    for route, count in stats.requests.items():
+        kinds[ROUTE_KINDS.get(route, "other")] += count
+    non_2xx = {
+        route: {str(s): c for s, c in by_status.items() if s >= 300}
+        for route, by_status in stats.responses.items()
+    }
+    non_2xx = {route: v for route, v in non_2xx.items() if v}
+    outcomes: dict[str, int] = {}
+    for kind in obs.outcome.values():
+        outcomes[kind] = outcomes.get(kind, 0) + 1
+
+    virtual = isinstance(loop, VirtualTimeLoop)
+    server_cpu = split.server if split is not None else None
+    return {
+        "config": asdict(cfg),
+        "jobs": cfg.n,
+        "seen": len(obs.seen),
+        "outcomes": outcomes,
+        "requests": dict(stats.requests),
+        "requests_per_job": {k: v / cfg.n for k, v in kinds.items()},
+        "requests_per_job_total": sum(kinds.values()) / cfg.n,
+        "non_2xx": non_2xx,
+        "jobs_created": stats.jobs_created,
+        "duplicate_jobs": stats.duplicate_jobs,
+        "peak_in_flight": stats.peak_in_flight,
+        "ideal_makespan": ideal / cfg.scale,
+        "actual_makespan": actual / cfg.scale,
+        "utilisation": ideal / actual if actual else float("nan"),
+        "delay_p50": percentile(delays_seen, 50) / cfg.scale,
+        "delay_p95": percentile(delays_seen, 95) / cfg.scale,
+        "delay_max": (max(delays_seen) if delays_seen else float("nan")) / cfg.scale,
+        "delay_min": (min(delays_seen) if delays_seen else float("nan")) / cfg.scale,
+        "cpu_seconds": cpu,
+        "cpu_seconds_fake": server_cpu,
+        "cpu_seconds_client_est": None if server_cpu is None else cpu - server_cpu,
+        "wall_seconds": wall,
+        "loop_seconds": (t_end - t0) / cfg.scale,
+        "clock": "virtual" if virtual else "real",
+        "virtual_jumps": loop.jumps if virtual else None,
+        "virtual_guard_hits": loop.guard_hits if virtual else None,
+        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "rss_before_kb": rss_before,
+        "tracemalloc_peak_bytes": traced_peak,
+        "extra": obs.extra,
+    }
+
+
+def run_one(cfg: RunConfig) -> dict[str, Any]:
+    """Run *cfg* in a fresh event loop (virtual or real time)."""
+    factory = virtual_loop_factory(cfg.guard) if cfg.clock == "virtual" else None
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_run(cfg))

@@ -1,0 +1,120 @@
+"""
+An asyncio SDK for HeyGen's v3 image-to-video API.
+
+Example::
+
+    import heygen_async as hg
+
+    async with hg.Client() as client:  # reads HEYGEN_API_KEY
+        created = await client.create_video(
+            hg.VideoRequest(image_path="me.jpg", script="Hi!", voice_id="...")
+        )
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from . import exceptions
+from ._client import Client
+from ._config import PollPolicy, RetryPolicy, Timeouts
+from ._models import (
+    Account,
+    Asset,
+    AvatarGroup,
+    AvatarLook,
+    Background,
+    Caption,
+    CreatedVideo,
+    PhotoAvatar,
+    StatusItem,
+    Video,
+    VideoRequest,
+    VideoStatus,
+    Voice,
+    VoiceSettings,
+    Wallet,
+)
+from .exceptions import (
+    APIError,
+    AuthenticationError,
+    AvatarFailedError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    HeyGenError,
+    InsufficientCreditError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseValidationError,
+    ServerError,
+    TransportError,
+    VideoFailedError,
+    WaitTimeoutError,
+)
+
+
+if _TYPE_CHECKING:  # pragma: no cover
+    from . import testing
+
+__all__ = [
+    "APIError",
+    "Account",
+    "Asset",
+    "AuthenticationError",
+    "AvatarFailedError",
+    "AvatarGroup",
+    "AvatarLook",
+    "Background",
+    "BadRequestError",
+    "Caption",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "CreatedVideo",
+    "HeyGenError",
+    "InsufficientCreditError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PhotoAvatar",
+    "PollPolicy",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "ServerError",
+    "StatusItem",
+    "Timeouts",
+    "TransportError",
+    "Video",
+    "VideoFailedError",
+    "VideoRequest",
+    "VideoStatus",
+    "Voice",
+    "VoiceSettings",
+    "WaitTimeoutError",
+    "Wallet",
+    "exceptions",
+    "testing",
+]
+
+
+def __getattr__(name: str) -> _Any:
+    # Both are lazy: the version needs package metadata, and ``testing``
+    # imports aiohttp.web, which plain SDK users never need.
+    if name == "__version__":
+        return _importlib.import_module("importlib.metadata").version("heygen-async")
+    if name == "testing":
+        return _importlib.import_module(".testing", __name__)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "__version__", "testing"})

@@ -1,0 +1,433 @@
+"""
+The :class:`Client`: one async method per endpoint of the image-to-video flow.
+
+HTTP lives in ``_http``, wire names in ``_converter``, file handling in
+``_uploads``, and configuration, session ownership and lifecycle in
+``_base``. This module is the API surface on top of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, BinaryIO
+
+import aiohttp
+import attrs
+
+from ._base import ClientBase
+from ._config import MAX_STATUS_IDS, PollPolicy
+from ._converter import photo_avatar_body
+from ._http import data_of, page_of
+from ._models import (
+    Account,
+    Asset,
+    AvatarLook,
+    CreatedVideo,
+    PhotoAvatar,
+    StatusItem,
+    Video,
+    VideoRequest,
+    Voice,
+)
+from ._uploads import Payload, load
+from .exceptions import AvatarFailedError, WaitTimeoutError
+
+
+__all__ = ["Client"]
+
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.-]{1,255}")
+
+
+class Client(ClientBase):
+    """
+    An asyncio client for HeyGen's v3 image-to-video API.
+
+    A client can be shared between tasks; create one per application (and
+    per event loop), not per request. Use it as an async context manager or
+    call :meth:`aclose` when done. All times are float seconds.
+
+    Args:
+        api_key: Your HeyGen API key; defaults to ``HEYGEN_API_KEY``.
+        base_url: Defaults to ``HEYGEN_API_BASE``, then the public API.
+        retry: How each HTTP call is retried.
+        timeouts: Per-request timeouts (reads, writes, uploads).
+        poll: The default cadence for waiting on jobs.
+        requests_per_second: Cap the request rate (token bucket); ``None``
+            for no cap. 429s are honoured either way.
+        user_agent: Appended to ``heygen-async/<version>``.
+        session: An aiohttp session to borrow; the client never closes it.
+        environ: The environment to read (``os.environ`` if omitted).
+        strict: Reject unknown fields in responses (for tests and fakes).
+
+    Raises:
+        ConfigurationError: No API key, or an unusable *base_url*.
+
+    Example::
+
+        async with heygen_async.Client() as client:
+            created = await client.create_video(heygen_async.VideoRequest(
+                image_url="https://example.com/me.jpg",
+                script="Hello!", voice_id="...",
+            ))
+    """
+
+    # -- videos -----------------------------------------------------------
+
+    async def create_video(
+        self, request: VideoRequest, *, idempotency_key: str | None = None
+    ) -> CreatedVideo:
+        """
+        Start rendering a video (``POST /v3/videos``); returns before it is done.
+
+        A local *image_path* is uploaded first (once per distinct content).
+        The request always carries an ``Idempotency-Key``, fresh per call
+        unless you pass one, so retries never create a second paid job.
+
+        Raises:
+            ValueError: A bad *idempotency_key*, or an *image_path* that is
+                missing or not a PNG/JPEG, before anything is sent.
+        """
+        key = _check_key(idempotency_key) if idempotency_key is not None else None
+        resolved = await self._resolve_request(request)
+        return await self._create(
+            resolved, idempotency_key=key or uuid.uuid4().hex, retry_on_rate_limit=True
+        )
+
+    async def _resolve_request(self, request: VideoRequest) -> VideoRequest:
+        """
+        Upload a local *image_path* and return the request with its asset id.
+
+        Deduplicated by content hash; concurrent callers with the same file
+        share one upload. A request without *image_path* is returned as is.
+        """
+        if request.image_path is None:
+            return request
+        payload = await asyncio.to_thread(load, request.image_path, images_only=True)
+        asset_id = await self._uploads.asset_id(payload, self._upload_payload_id)
+        return attrs.evolve(request, image_path=None, image_asset_id=asset_id)
+
+    async def _create(
+        self,
+        request: VideoRequest,
+        *,
+        idempotency_key: str,
+        retry_on_rate_limit: bool,
+    ) -> CreatedVideo:
+        """
+        POST an already-resolved request with a caller-minted key.
+
+        With ``retry_on_rate_limit=False`` a 429 is raised at once (the
+        throttle has already been told), so a batch can requeue the job.
+        """
+        body = self._converter.unstructure(request)
+        data = await self._call(
+            "POST",
+            "/v3/videos",
+            json=body,
+            idempotency_key=_check_key(idempotency_key),
+            retry_on_rate_limit=retry_on_rate_limit,
+        )
+        return self._converter.structure(data_of(data, "POST /v3/videos"), CreatedVideo)
+
+    async def get_video(self, video_id: str) -> Video:
+        """One video with its (freshly presigned) URLs or failure details."""
+        route = "/v3/videos/{video_id}"
+        body = await self._call(
+            "GET", route, path={"video_id": _check_id("video_id", video_id)}
+        )
+        return self._converter.structure(data_of(body, route), Video)
+
+    async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
+        """
+        Where each video is, from the bulk endpoint, in the order asked.
+
+        Any number of ids; they are sent 100 per request.
+        """
+        ids = [_check_id("video_id", video_id) for video_id in video_ids]
+        route = "/v3/videos/statuses"
+        items: list[StatusItem] = []
+        for start in range(0, len(ids), MAX_STATUS_IDS):
+            params: dict[str, str | int] = {
+                "video_ids": ",".join(ids[start : start + MAX_STATUS_IDS])
+            }
+            async for item in self._pages(route, params, StatusItem):
+                items.append(item)
+        return items
+
+    async def delete_video(self, video_id: str) -> None:
+        """Delete a video (``DELETE /v3/videos/{video_id}``)."""
+        await self._call(
+            "DELETE",
+            "/v3/videos/{video_id}",
+            path={"video_id": _check_id("video_id", video_id)},
+        )
+
+    async def iter_videos(
+        self, *, limit: int | None = None, title: str | None = None
+    ) -> AsyncIterator[Video]:
+        """
+        Every video on the account, newest first, following pages.
+
+        Args:
+            limit: Page size (1 to 100); the server's default if omitted.
+            title: Only videos whose title contains this.
+        """
+        params = _params(limit=limit, title=title)
+        async for video in self._pages("/v3/videos", params, Video):
+            yield video
+
+    # -- assets -----------------------------------------------------------
+
+    async def upload_asset(
+        self,
+        source: str | os.PathLike[str] | bytes | BinaryIO,
+        *,
+        filename: str | None = None,
+    ) -> Asset:
+        """
+        Upload a file (``POST /v3/assets``) and return the asset.
+
+        *source* is a path, the bytes, or a binary file object. The type is
+        detected from the content (png, jpeg, mp3, wav, mp4, webm).
+
+        Raises:
+            ValueError: Unsupported type, empty, missing or over 32 MiB;
+                raised before anything is sent, naming the file.
+        """
+        if isinstance(source, str | os.PathLike):
+            payload = await asyncio.to_thread(load, source, filename=filename)
+        else:
+            payload = load(source, filename=filename)
+        asset = await self._upload(payload)
+        self._uploads.remember(payload.sha256, asset.id)
+        return asset
+
+    async def _upload(self, payload: Payload) -> Asset:
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field(
+                "file",
+                payload.data,
+                filename=payload.filename,
+                content_type=payload.mime_type,
+            )
+            return data
+
+        route = "/v3/assets"
+        body = await self._call(
+            "POST", route, form=form, idempotency_key=uuid.uuid4().hex
+        )
+        return self._converter.structure(data_of(body, route), Asset)
+
+    async def _upload_payload_id(self, payload: Payload) -> str:
+        return (await self._upload(payload)).id
+
+    async def get_asset(self, asset_id: str) -> Asset:
+        """An uploaded asset's details."""
+        route = "/v3/assets/{asset_id}"
+        body = await self._call(
+            "GET", route, path={"asset_id": _check_id("asset_id", asset_id)}
+        )
+        return self._converter.structure(data_of(body, route), Asset)
+
+    # -- voices -----------------------------------------------------------
+
+    async def iter_voices(
+        self,
+        *,
+        type: str | None = None,
+        engine: str | None = None,
+        language: str | None = None,
+        gender: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Voice]:
+        """
+        Voices you can use with a script, following pages.
+
+        Args:
+            type: ``"public"`` (the server's default) or ``"private"``.
+            engine: A TTS engine, e.g. ``"starfish"``.
+            language: e.g. ``"English"``.
+            gender: ``"male"`` or ``"female"``.
+            page_size: Voices per request (1 to 100).
+        """
+        params = _params(
+            type=type, engine=engine, language=language, gender=gender, limit=page_size
+        )
+        async for voice in self._pages("/v3/voices", params, Voice):
+            yield voice
+
+    async def get_voice(self, voice_id: str) -> Voice:
+        """One voice's details."""
+        route = "/v3/voices/{voice_id}"
+        body = await self._call(
+            "GET", route, path={"voice_id": _check_id("voice_id", voice_id)}
+        )
+        return self._converter.structure(data_of(body, route), Voice)
+
+    # -- photo avatars ----------------------------------------------------
+
+    async def create_photo_avatar(
+        self,
+        *,
+        name: str,
+        image_url: str | None = None,
+        image_asset_id: str | None = None,
+        image_path: str | os.PathLike[str] | None = None,
+    ) -> PhotoAvatar:
+        """
+        Train a photo avatar from one image (``POST /v3/avatars``).
+
+        Pass exactly one of *image_url*, *image_asset_id* or *image_path*
+        (uploaded first). Training is asynchronous: see
+        :meth:`wait_for_avatar`. The look's id is a video ``avatar_id``.
+        """
+        sources = {
+            "image_url": image_url,
+            "image_asset_id": image_asset_id,
+            "image_path": image_path,
+        }
+        given = [name for name, value in sources.items() if value is not None]
+        if len(given) != 1:
+            detail = ", ".join(given) if given else "none"
+            msg = (
+                "create_photo_avatar: pass exactly one of image_url, "
+                f"image_asset_id, image_path (got {detail})"
+            )
+            raise ValueError(msg)
+        if image_path is not None:
+            payload = await asyncio.to_thread(load, image_path, images_only=True)
+            image_asset_id = await self._uploads.asset_id(
+                payload, self._upload_payload_id
+            )
+        body = photo_avatar_body(
+            name=name, image_url=image_url, image_asset_id=image_asset_id
+        )
+        route = "/v3/avatars"
+        data = await self._call(
+            "POST", route, json=body, idempotency_key=uuid.uuid4().hex
+        )
+        return self._converter.structure(data_of(data, route), PhotoAvatar)
+
+    async def get_avatar_look(self, look_id: str) -> AvatarLook:
+        """One photo-avatar look, trained or still training."""
+        route = "/v3/avatars/looks/{look_id}"
+        body = await self._call(
+            "GET", route, path={"look_id": _check_id("look_id", look_id)}
+        )
+        return self._converter.structure(data_of(body, route), AvatarLook)
+
+    async def wait_for_avatar(
+        self,
+        look_id: str,
+        *,
+        deadline: float | None = 300.0,
+        poll: PollPolicy | None = None,
+    ) -> AvatarLook:
+        """
+        Poll a look until its training is done and return it.
+
+        Polls at once, then with *poll*'s cadence (the client's by default).
+
+        Raises:
+            AvatarFailedError: Training failed.
+            WaitTimeoutError: *deadline* seconds passed first; the look may
+                still finish, so wait again.
+        """
+        policy = poll or self._poll
+        started = time.monotonic()
+        interval = policy.interval_initial
+        while True:
+            look = await self.get_avatar_look(look_id)
+            if look.is_ready:
+                return look
+            if look.is_failed:
+                raise AvatarFailedError(look)
+            wait = interval * random.uniform(1 - policy.jitter, 1 + policy.jitter)
+            interval = min(interval * policy.multiplier, policy.interval_max)
+            if deadline is not None:
+                left = deadline - (time.monotonic() - started)
+                if left <= 0:
+                    raise WaitTimeoutError(look_id, None, resource="avatar look")
+                wait = min(wait, left)
+            await asyncio.sleep(wait)
+
+    # -- account and escape hatch -----------------------------------------
+
+    async def get_me(self) -> Account:
+        """The account behind the API key; a cheap way to check the key."""
+        route = "/v3/users/me"
+        body = await self._call("GET", route)
+        return self._converter.structure(data_of(body, route), Account)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str | int] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """
+        Call any endpoint and return its decoded JSON body, envelope included.
+
+        For endpoints this SDK does not model. Auth, retries and error
+        mapping apply as for every other call: without *idempotency_key* a
+        failed POST is never retried on 5xx or transport errors.
+
+        Example::
+
+            body = await client.request("GET", "/v3/webhooks/event-types")
+        """
+        if not path.startswith("/"):
+            msg = f"path must start with '/'; got {path!r}"
+            raise ValueError(msg)
+        key = _check_key(idempotency_key) if idempotency_key is not None else None
+        return await self._call(
+            method, path, json=json, params=params, idempotency_key=key
+        )
+
+    # -- helpers ----------------------------------------------------------
+
+    async def _pages(
+        self, route: str, params: dict[str, str | int], cls: type[Any]
+    ) -> AsyncIterator[Any]:
+        token: str | None = None
+        while True:
+            query = dict(params)
+            if token is not None:
+                query["token"] = token
+            body = await self._call("GET", route, params=query)
+            items, token = page_of(body, route)
+            for item in self._converter.structure(items, list[cls]):  # type: ignore[valid-type]
+                yield item
+            if token is None:
+                return
+
+
+def _check_key(key: str) -> str:
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        msg = (
+            "idempotency_key must be 1 to 255 characters from [A-Za-z0-9_:.-]; "
+            f"got {key!r}"
+        )
+        raise ValueError(msg)
+    return key
+
+
+def _check_id(name: str, value: str) -> str:
+    if not value.strip():
+        msg = f"{name} must be a non-empty string; got {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _params(**values: str | int | None) -> dict[str, str | int]:
+    return {name: value for name, value in values.items() if value is not None}

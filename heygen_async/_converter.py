@@ -1,0 +1,280 @@
+"""
+The one cattrs converter: the only module that knows HeyGen's wire names.
+
+Models stay free of JSON knowledge; this module maps them to and from the
+wire. The whole Python-to-wire name map is :data:`_RENAMES` plus the two
+request encoders (``VideoRequest`` and the photo-avatar body), because the
+wire is already snake_case everywhere else.
+
+``make_converter(strict=True)`` rejects unknown response fields. The test
+suite always uses it, so the fake server and the models cannot drift apart;
+production uses the lenient default, because HeyGen adds fields and a server
+deploy must not break an installed SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
+
+from ._models import (
+    Asset,
+    Background,
+    CreatedVideo,
+    PhotoAvatar,
+    StatusItem,
+    VideoRequest,
+    VideoStatus,
+    Voice,
+)
+from .exceptions import ResponseValidationError
+
+
+__all__ = ["WireConverter", "make_converter", "photo_avatar_body"]
+
+T = TypeVar("T")
+
+# Python field name -> wire key, per class. Everything not listed is the same
+# on both sides.
+_RENAMES: Mapping[type, Mapping[str, str]] = {
+    CreatedVideo: {"id": "video_id"},
+    StatusItem: {"id": "video_id"},
+    Voice: {"id": "voice_id"},
+    PhotoAvatar: {"group": "avatar_group", "look": "avatar_item"},
+}
+
+# ``POST /v3/assets`` answers with ``asset_id``; ``GET /v3/assets/{id}`` with
+# ``id``. Both structure into :class:`Asset`.
+_UPLOAD_ASSET_ID = "asset_id"
+
+
+class WireConverter(cattrs.Converter):
+    """
+    A :class:`cattrs.Converter` whose :meth:`structure` never leaks cattrs.
+
+    Any structuring failure becomes a
+    :class:`~heygen_async.ResponseValidationError` chained to the original.
+    """
+
+    def __init__(self, *, strict: bool) -> None:
+        super().__init__(forbid_extra_keys=strict)
+        self.strict = strict
+
+    def structure(self, obj: Any, cl: type[T]) -> T:
+        """Structure *obj* into *cl*, raising ResponseValidationError on failure."""
+        if attrs.has(cl) and not isinstance(obj, Mapping):
+            msg = f"expected a JSON object for {cl.__name__}, got {type(obj).__name__}"
+            raise ResponseValidationError(msg)
+        try:
+            return super().structure(obj, cl)
+        except Exception as exc:
+            details = "; ".join(
+                cattrs.transform_error(exc, path="$", format_exception=_describe)
+            )
+            msg = f"unexpected {cl.__name__} in response: {details}"
+            raise ResponseValidationError(msg) from exc
+
+
+def _describe(exc: BaseException, type_: type | None) -> str:
+    if isinstance(exc, ValueError) and type_ is None:
+        return f"invalid value ({exc})"
+    return format_exception(exc, type_)
+
+
+def make_converter(*, strict: bool = False) -> WireConverter:
+    """
+    Build the converter between models and HeyGen's JSON.
+
+    Args:
+        strict: Reject response fields the models do not declare. Off in
+            production (forward compatibility), on in tests (drift detection).
+    """
+    conv = WireConverter(strict=strict)
+    _register_scalars(conv)
+    conv.register_structure_hook(VideoStatus, lambda value, _: VideoStatus(value))
+    conv.register_unstructure_hook(VideoStatus, lambda status: status.value)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    conv.register_unstructure_hook(VideoRequest, _unstructure_video_request(conv))
+    conv.register_structure_hook_factory(
+        attrs.has, lambda cl: _structure_fn(conv, cl, strict=strict)
+    )
+    conv.register_unstructure_hook_factory(
+        attrs.has, lambda cl: _unstructure_fn(conv, cl)
+    )
+    return conv
+
+
+def photo_avatar_body(
+    *, name: str, image_url: str | None, image_asset_id: str | None
+) -> dict[str, Any]:
+    """The ``POST /v3/avatars`` body for a photo avatar from one image source."""
+    if image_url is not None:
+        image: dict[str, Any] = {"type": "url", "url": image_url}
+    elif image_asset_id is not None:
+        image = {"type": "asset_id", "asset_id": image_asset_id}
+    else:
+        msg = "a photo avatar needs image_url or image_asset_id"
+        raise ValueError(msg)
+    return {"type": "photo", "name": name, "file": image}
+
+
+def _overrides(cl: type[Any]) -> dict[str, Any]:
+    renames = _RENAMES.get(cl, {})
+    return cast(
+        "dict[str, Any]",
+        {name: override(rename=wire) for name, wire in renames.items()},
+    )
+
+
+def _structure_fn(
+    conv: WireConverter, cl: type[Any], *, strict: bool
+) -> Callable[[Any, Any], Any]:
+    fn = make_dict_structure_fn(
+        cl, conv, _cattrs_forbid_extra_keys=strict, **_overrides(cl)
+    )
+    if cl is not Asset:
+        return fn
+
+    def structure_asset(value: Any, type_: Any) -> Any:
+        if isinstance(value, Mapping) and _UPLOAD_ASSET_ID in value:
+            value = dict(value)
+            if "id" in value:
+                msg = "an asset carries both 'id' and 'asset_id'"
+                raise ValueError(msg)
+            value["id"] = value.pop(_UPLOAD_ASSET_ID)
+        return fn(value, type_)
+
+    return structure_asset
+
+
+def _unstructure_fn(conv: WireConverter, cl: type[Any]) -> Callable[[Any], Any]:
+    fn = make_dict_unstructure_fn(cl, conv, **_overrides(cl))
+
+    def without_none(obj: Any) -> dict[str, Any]:
+        # Never send (or echo) ``"field": null``: unset means absent.
+        return {key: value for key, value in fn(obj).items() if value is not None}
+
+    return without_none
+
+
+def _unstructure_video_request(
+    conv: WireConverter,
+) -> Callable[[VideoRequest], dict[str, Any]]:
+    def unstructure(request: VideoRequest) -> dict[str, Any]:
+        if request.image_path is not None:
+            # The client uploads local files first (Client._resolve_request);
+            # a path reaching the wire is a bug in the caller, not user input.
+            msg = (
+                f"image_path {str(request.image_path)!r} must be uploaded and "
+                "replaced by image_asset_id before the request is sent"
+            )
+            raise ValueError(msg)
+        body: dict[str, Any]
+        if request.avatar_id is not None:
+            body = {"type": "avatar", "avatar_id": request.avatar_id}
+        elif request.image_url is not None:
+            body = {"type": "image", "image": {"type": "url", "url": request.image_url}}
+        else:
+            body = {
+                "type": "image",
+                "image": {"type": "asset_id", "asset_id": request.image_asset_id},
+            }
+        plain = (
+            "script",
+            "voice_id",
+            "audio_url",
+            "audio_asset_id",
+            "title",
+            "resolution",
+            "aspect_ratio",
+            "remove_background",
+            "callback_url",
+            "callback_id",
+            "motion_prompt",
+            "expressiveness",
+            "fit",
+            "output_format",
+        )
+        for name in plain:
+            value = getattr(request, name)
+            if value is not None:
+                body[name] = value
+        if request.background is not None:
+            body["background"] = _background(request.background)
+        if request.voice_settings is not None:
+            # VoiceSettings() with nothing set is the same as no settings.
+            if settings := conv.unstructure(request.voice_settings):
+                body["voice_settings"] = settings
+        if request.caption is not None:
+            body["caption"] = conv.unstructure(request.caption)
+        return body
+
+    return unstructure
+
+
+def _background(background: Background) -> dict[str, Any]:
+    if background.color is not None:
+        return {"type": "color", "value": background.color}
+    if background.image_url is not None:
+        return {"type": "image", "url": background.image_url}
+    return {"type": "image", "asset_id": background.image_asset_id}
+
+
+def _register_scalars(conv: WireConverter) -> None:
+    # cattrs' defaults coerce (``str(None) == "None"``, ``bool("false")``);
+    # a response with the wrong JSON type is a validation error instead.
+    def structure_str(value: Any, _: Any) -> str:
+        if not isinstance(value, str):
+            msg = f"expected a string, got {type(value).__name__}"
+            raise TypeError(msg)
+        return value
+
+    def structure_bool(value: Any, _: Any) -> bool:
+        if not isinstance(value, bool):
+            msg = f"expected a boolean, got {type(value).__name__}"
+            raise TypeError(msg)
+        return value
+
+    def structure_int(value: Any, _: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"expected an integer, got {type(value).__name__}"
+            raise TypeError(msg)
+        return value
+
+    def structure_float(value: Any, _: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            msg = f"expected a number, got {type(value).__name__}"
+            raise TypeError(msg)
+        return float(value)
+
+    conv.register_structure_hook(str, structure_str)
+    conv.register_structure_hook(bool, structure_bool)
+    conv.register_structure_hook(int, structure_int)
+    conv.register_structure_hook(float, structure_float)
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    """Unix seconds (HeyGen's timestamps) or ISO 8601 into an aware UTC datetime."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    msg = f"expected unix seconds, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def _unstructure_datetime(value: datetime) -> int | float:
+    stamp = value.timestamp()
+    return int(stamp) if value.microsecond == 0 else stamp

@@ -1,0 +1,76 @@
+"""
+What a batch job ends as: data, not exceptions.
+
+One failure among 500 renders is something to report, not a reason to stop
+the other 499; ``Batch.as_completed()`` yields one of these per job.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+import attrs
+
+from ._models import Video, VideoRequest, VideoStatus
+
+
+@attrs.frozen(kw_only=True)
+class Completed:
+    """
+    The video rendered.
+
+    Attributes:
+        video: The completed video, with fresh URLs.
+        tag: Whatever the caller passed to ``submit(..., tag=)``.
+        request: The request that produced it.
+    """
+
+    video: Video
+    tag: Any = None
+    request: VideoRequest
+
+
+@attrs.frozen(kw_only=True)
+class Failed:
+    """
+    The job did not produce a video.
+
+    Either the render failed (*video* is set, and its ``failure_code`` may be
+    ``None``) or HeyGen refused the request (*video* is ``None``; *error* says
+    why, e.g. :class:`~heygen_async.InsufficientCreditError`).
+
+    Attributes:
+        error: Why, as the exception waiting would have raised.
+        video: The failed video, if one was created.
+        tag: Whatever the caller passed to ``submit(..., tag=)``.
+        request: The request that failed.
+    """
+
+    error: Exception
+    video: Video | None = None
+    tag: Any = None
+    request: VideoRequest
+
+
+@attrs.frozen(kw_only=True)
+class TimedOut:
+    """
+    Our deadline passed first; the render may still finish.
+
+    Resume with ``client.wait_for_video(video_id)``. *video_id* is ``None``
+    when the deadline passed before the job was even submitted.
+
+    Attributes:
+        video_id: The video to wait on later, if it was created.
+        last_status: The last status seen, if any.
+        tag: Whatever the caller passed to ``submit(..., tag=)``.
+        request: The request that timed out.
+    """
+
+    video_id: str | None
+    last_status: VideoStatus | None = None
+    tag: Any = None
+    request: VideoRequest
+
+
+Outcome: TypeAlias = Completed | Failed | TimedOut

@@ -1,0 +1,450 @@
+"""
+One poll loop for every video a client waits on.
+
+Peers give each job its own coroutine that sleeps and GETs; N jobs cost N
+requests per interval. Here every waiting job is an entry in a heap of due
+times. The loop sleeps until the earliest is due, takes every due job (and
+any job more than halfway to its next poll, since joining costs nothing),
+and asks the bulk status endpoint about up to 100 of them per call. Only a
+job that turns terminal costs a ``GET /v3/videos/{id}``, for its URLs or its
+failure details. If the bulk endpoint is missing (404) the loop falls back to
+single GETs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import random
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from ._config import MAX_STATUS_IDS, PollPolicy
+from ._models import StatusItem, Video, VideoStatus
+from .exceptions import (
+    AuthenticationError,
+    BadRequestError,
+    HeyGenError,
+    NotFoundError,
+    PermissionDeniedError,
+    VideoFailedError,
+    WaitTimeoutError,
+)
+
+
+log = logging.getLogger("heygen_async.scheduler")
+
+# A poll fails for good (not "try again later") on these.
+_FATAL = (AuthenticationError, PermissionDeniedError, BadRequestError)
+# Bulk status may lag a fresh create; this many not_found rows in a row
+# before we ask the single-video endpoint, which can say 404 for certain.
+_NOT_FOUND_GRACE = 3
+# A job joins a poll early once this fraction of its wait has passed.
+_RIPE_FRACTION = 0.5
+
+
+class Backend(Protocol):
+    """The two reads the scheduler needs; the client provides them."""
+
+    async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
+        """Bulk status for up to 100 ids."""
+
+    async def get_video(self, video_id: str) -> Video:
+        """One video with URLs and failure details."""
+
+
+class Owner(Protocol):
+    """Whoever submitted a watched job (a batch) and may want it hurried."""
+
+    @property
+    def saturated(self) -> bool:
+        """True while jobs queue for a slot: poll in-flight jobs briskly."""
+
+
+class Watch:
+    """One wait on one video: its cadence, deadline and result."""
+
+    __slots__ = (
+        "deadline",
+        "future",
+        "interval",
+        "last_status",
+        "missing",
+        "next_poll",
+        "owner",
+        "policy",
+        "resolving",
+        "video_id",
+    )
+
+    def __init__(
+        self,
+        video_id: str,
+        *,
+        policy: PollPolicy,
+        deadline: float | None,
+        future: asyncio.Future[Video],
+        owner: Owner | None,
+    ) -> None:
+        self.video_id = video_id
+        self.policy = policy
+        self.deadline = deadline
+        self.future = future
+        self.owner = owner
+        self.interval = policy.interval_initial
+        self.next_poll = 0.0
+        self.last_status: VideoStatus | None = None
+        self.missing = 0
+        self.resolving = False
+
+    @property
+    def active(self) -> bool:
+        """Still waiting for an answer."""
+        return not self.future.done()
+
+
+class Scheduler:
+    """
+    The poll loop shared by everything that waits on one client.
+
+    Started lazily by the first :meth:`watch` in the running loop, stopped by
+    :meth:`aclose`. All times are seconds on the event loop's monotonic clock.
+
+    Attributes:
+        job_polls: How many job statuses have been asked for.
+        status_calls: Bulk status requests made.
+        detail_calls: Single-video GETs made.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        poll: PollPolicy,
+        rng: random.Random | None = None,
+        max_concurrent_calls: int = 4,
+    ) -> None:
+        self._backend = backend
+        self.poll = poll
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self._heap: list[tuple[float, int, Watch]] = []
+        self._by_id: dict[str, list[Watch]] = {}
+        self._seq = itertools.count()
+        self._wakeup = asyncio.Event()
+        self._calls = asyncio.Semaphore(max_concurrent_calls)
+        self._task: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.bulk_supported = True
+        self.job_polls = 0
+        self.status_calls = 0
+        self.detail_calls = 0
+
+    # -- public surface -------------------------------------------------
+
+    @property
+    def watching(self) -> int:
+        """Videos currently being waited on."""
+        return len(self._by_id)
+
+    def watch(
+        self,
+        video_id: str,
+        *,
+        policy: PollPolicy | None = None,
+        deadline: float | None = None,
+        owner: Owner | None = None,
+    ) -> Watch:
+        """
+        Start waiting on *video_id*; the returned watch's future resolves.
+
+        The future gets the completed :class:`Video`, or raises
+        :class:`VideoFailedError`, :class:`WaitTimeoutError` or the
+        :class:`APIError` that made waiting impossible. *deadline* is an
+        absolute loop time; ``None`` takes it from the policy.
+        """
+        if self._closed:
+            msg = "the client is closed; cannot wait on new videos"
+            raise RuntimeError(msg)
+        loop = asyncio.get_running_loop()
+        policy = policy or self.poll
+        now = loop.time()
+        if deadline is None and policy.deadline is not None:
+            deadline = now + policy.deadline
+        watch = Watch(
+            video_id,
+            policy=policy,
+            deadline=deadline,
+            future=loop.create_future(),
+            owner=owner,
+        )
+        self._by_id.setdefault(video_id, []).append(watch)
+        self._schedule(watch, now + self._jittered(watch, watch.interval))
+        self._ensure_running()
+        return watch
+
+    async def wait(
+        self,
+        video_id: str,
+        *,
+        policy: PollPolicy | None = None,
+        deadline: float | None = None,
+    ) -> Video:
+        """Wait for one video; see :meth:`watch` for what it raises."""
+        watch = self.watch(video_id, policy=policy, deadline=deadline)
+        try:
+            return await watch.future
+        finally:
+            self.forget(watch)
+
+    def forget(self, watch: Watch) -> None:
+        """Stop waiting (the caller was cancelled or lost interest)."""
+        if not watch.future.done():
+            watch.future.cancel()
+        self._unindex(watch)
+
+    def hurry(self, owner: Owner) -> None:
+        """Bring *owner*'s polls forward to the initial interval."""
+        now = asyncio.get_running_loop().time()
+        for watches in self._by_id.values():
+            for watch in watches:
+                if watch.owner is owner and watch.active and not watch.resolving:
+                    watch.interval = watch.policy.interval_initial
+                    due = now + self._jittered(watch, watch.interval)
+                    if due < watch.next_poll:
+                        self._schedule(watch, due)
+
+    async def aclose(self) -> None:
+        """Stop the loop; every pending wait fails with a clear error."""
+        self._closed = True
+        tasks = [t for t in (self._task, *self._side_tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._task = None
+        error = HeyGenError("the client was closed while waiting for this video")
+        for watches in list(self._by_id.values()):
+            for watch in watches:
+                if watch.active:
+                    watch.future.set_exception(error)
+                    watch.future.exception()  # mark retrieved: nobody may wait
+        self._by_id.clear()
+        self._heap.clear()
+
+    # -- scheduling -----------------------------------------------------
+
+    def _jittered(self, watch: Watch, interval: float) -> float:
+        jitter = watch.policy.jitter
+        if jitter:
+            interval *= self._rng.uniform(1 - jitter, 1 + jitter)
+        return interval
+
+    def _schedule(self, watch: Watch, due: float) -> None:
+        if watch.deadline is not None:
+            due = min(due, watch.deadline)
+        watch.next_poll = due
+        heapq.heappush(self._heap, (due, next(self._seq), watch))
+        if self._heap[0][2] is watch:
+            self._wakeup.set()
+
+    def _reschedule(self, watch: Watch, now: float) -> None:
+        policy = watch.policy
+        watch.interval = min(watch.interval * policy.multiplier, policy.interval_max)
+        if watch.owner is not None and watch.owner.saturated:
+            watch.interval = min(watch.interval, policy.interval_initial)
+        self._schedule(watch, now + self._jittered(watch, watch.interval))
+
+    def _unindex(self, watch: Watch) -> None:
+        watches = self._by_id.get(watch.video_id)
+        if watches is None:
+            return
+        with contextlib.suppress(ValueError):
+            watches.remove(watch)
+        if not watches:
+            del self._by_id[watch.video_id]
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="heygen_async.scheduler"
+            )
+
+    def _is_current(self, due: float, watch: Watch) -> bool:
+        return watch.active and not watch.resolving and due == watch.next_poll
+
+    def _take_due(self, now: float) -> list[Watch]:
+        """Pop every due watch, then top up the last chunk with ripe ones."""
+        taken: list[Watch] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            due, _, watch = heapq.heappop(heap)
+            if self._is_current(due, watch):
+                taken.append(watch)
+        room = -len({w.video_id for w in taken}) % MAX_STATUS_IDS
+        while heap and room:
+            due, _, watch = heap[0]
+            if not self._is_current(due, watch):
+                heapq.heappop(heap)
+                continue
+            if due - now > _RIPE_FRACTION * watch.interval:
+                break
+            heapq.heappop(heap)
+            taken.append(watch)
+            room -= 1
+        return taken
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wakeup.clear()
+            while self._heap and not self._is_current(*self._heap[0][::2]):
+                heapq.heappop(self._heap)
+            if not self._heap:
+                await self._wakeup.wait()
+                continue
+            now = loop.time()
+            delay = self._heap[0][0] - now
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wakeup.wait()
+                continue
+            try:
+                await self._tick(self._take_due(now))
+            except Exception:  # the loop must outlive any one bad tick
+                log.exception("heygen.scheduler_tick_failed")
+
+    # -- one tick -------------------------------------------------------
+
+    async def _tick(self, watches: list[Watch]) -> None:
+        by_id: dict[str, list[Watch]] = {}
+        for watch in watches:
+            by_id.setdefault(watch.video_id, []).append(watch)
+        ids = list(by_id)
+        chunks = [
+            ids[i : i + MAX_STATUS_IDS] for i in range(0, len(ids), MAX_STATUS_IDS)
+        ]
+        await asyncio.gather(*(self._poll_chunk(chunk, by_id) for chunk in chunks))
+        now = asyncio.get_running_loop().time()
+        for watch in watches:
+            if not watch.active or watch.resolving:
+                continue
+            if watch.deadline is not None and now >= watch.deadline:
+                self._fail(watch, WaitTimeoutError(watch.video_id, watch.last_status))
+            else:
+                self._reschedule(watch, now)
+
+    async def _poll_chunk(self, ids: Sequence[str], by_id: dict[str, list[Watch]]) -> None:
+        self.job_polls += len(ids)
+        if not self.bulk_supported:
+            await self._fetch_each(ids, by_id)
+            return
+        try:
+            async with self._calls:
+                self.status_calls += 1
+                items = await self._backend.get_statuses(ids)
+        except NotFoundError:
+            log.warning("heygen.bulk_status_unavailable falling back to single GETs")
+            self.bulk_supported = False
+            await self._fetch_each(ids, by_id)
+            return
+        except _FATAL as exc:
+            for video_id in ids:
+                for watch in by_id[video_id]:
+                    self._fail(watch, exc)
+            return
+        except HeyGenError as exc:
+            log.warning("heygen.poll_failed ids=%d error=%s", len(ids), exc)
+            return
+        for item in items:
+            watches = by_id.get(item.id)
+            if watches is not None:
+                self._observe(item.id, item.status, watches)
+
+    async def _fetch_each(
+        self, ids: Sequence[str], by_id: dict[str, list[Watch]]
+    ) -> None:
+        """The fallback: one GET per video, as peers do for every poll."""
+        for video_id in ids:
+            for watch in by_id[video_id]:
+                watch.resolving = True
+        await asyncio.gather(*(self._fetch_detail(i, by_id[i]) for i in ids))
+
+    def _observe(self, video_id: str, status: VideoStatus, watches: list[Watch]) -> None:
+        for watch in watches:
+            watch.last_status = status
+        if status.is_terminal:
+            self._start_detail(video_id, watches)
+        elif status is VideoStatus.NOT_FOUND:
+            missing = max(w.missing for w in watches) + 1
+            for watch in watches:
+                watch.missing = missing
+            if missing >= _NOT_FOUND_GRACE:
+                self._start_detail(video_id, watches)
+        else:
+            for watch in watches:
+                watch.missing = 0
+
+    def _start_detail(self, video_id: str, watches: list[Watch]) -> None:
+        for watch in watches:
+            watch.resolving = True
+        task = asyncio.get_running_loop().create_task(
+            self._fetch_detail(video_id, watches)
+        )
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _fetch_detail(self, video_id: str, watches: list[Watch]) -> None:
+        """GET one video and settle its watches, or put them back in line."""
+        try:
+            async with self._calls:
+                self.detail_calls += 1
+                video = await self._backend.get_video(video_id)
+        except (NotFoundError, *_FATAL) as exc:
+            for watch in watches:
+                self._fail(watch, exc)
+            return
+        except HeyGenError as exc:
+            log.warning("heygen.detail_failed video_id=%s error=%s", video_id, exc)
+            self._retry_later(watches)
+            return
+        for watch in watches:
+            watch.last_status = video.status
+        if video.status is VideoStatus.COMPLETED:
+            for watch in watches:
+                self._settle(watch, video)
+        elif video.status is VideoStatus.FAILED:
+            log.info("heygen.video_failed video_id=%s code=%s", video_id, video.failure_code)
+            for watch in watches:
+                self._fail(watch, VideoFailedError(video))
+        else:
+            self._retry_later(watches)
+
+    def _retry_later(self, watches: list[Watch]) -> None:
+        now = asyncio.get_running_loop().time()
+        for watch in watches:
+            watch.resolving = False
+            if not watch.active:
+                continue
+            if watch.deadline is not None and now >= watch.deadline:
+                self._fail(watch, WaitTimeoutError(watch.video_id, watch.last_status))
+            else:
+                self._reschedule(watch, now)
+
+    def _settle(self, watch: Watch, video: Video) -> None:
+        watch.resolving = False
+        if watch.active:
+            watch.future.set_result(video)
+        self._unindex(watch)
+
+    def _fail(self, watch: Watch, error: BaseException) -> None:
+        watch.resolving = False
+        if watch.active:
+            watch.future.set_exception(error)
+        self._unindex(watch)

@@ -1,0 +1,22 @@
+"""
+Testing helpers: ``FakeHeyGen``, a local server that speaks HeyGen's v3 API.
+
+Point a client at ``fake.url`` with ``fake.api_key`` and every behaviour that
+matters to an SDK is there, deterministic for a ``seed``: renders that take
+time and sometimes fail, the concurrency cap, ``Retry-After``, idempotency,
+expiring media URLs and scripted :class:`Fault` s::
+
+    async with FakeHeyGen(render_seconds=0.05, seed=1) as fake:
+        ...
+        assert fake.stats.duplicate_jobs == 0
+"""
+
+from __future__ import annotations
+
+from ._faults import Fault
+from ._server import FakeHeyGen
+from ._state import FakeVideo, JobPlan
+from ._stats import FakeStats
+
+
+__all__ = ["FakeHeyGen", "FakeStats", "FakeVideo", "Fault", "JobPlan"]

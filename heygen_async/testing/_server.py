@@ -1,0 +1,310 @@
+"""
+``FakeHeyGen``: a real HTTP server on loopback that speaks HeyGen's v3 API.
+
+Tests, examples, the demo and the benchmarks all point an SDK client at it
+over real sockets, so what they exercise is the client's actual HTTP code:
+envelopes, status vocabularies, errors, ``Retry-After``, the concurrency cap,
+idempotency, expiring media URLs and scripted faults. Everything is
+deterministic for a given ``seed`` and nothing sleeps except where a test asks
+for time to pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import random
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+import attrs
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from ._faults import Fault
+from ._library_routes import LibraryRoutes
+from ._runtime import CURRENT, RequestState, Runtime
+from ._state import FakeVideo, JobPlan
+from ._stats import FakeStats
+from ._video_routes import VideoRoutes
+from ._wire import ApiError, default_code, error_response, rate_limited
+
+
+log = logging.getLogger("heygen_async.testing")
+
+RenderSeconds = float | tuple[float, float] | Callable[[random.Random], float]
+JobPlanner = Callable[[int, Mapping[str, Any]], JobPlan]
+
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+ROUTES: frozenset[str] = frozenset(
+    f"{method} {path}"
+    for method, path, _ in VideoRoutes.ROUTES + LibraryRoutes.ROUTES
+    if path.startswith("/v3/")
+)
+
+
+def _check_render(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
+    if callable(value):
+        return
+    if isinstance(value, tuple):
+        ok = len(value) == 2 and all(isinstance(v, int | float) for v in value)
+        if ok and 0 <= value[0] <= value[1]:
+            return
+    elif isinstance(value, int | float) and value >= 0:
+        return
+    msg = (
+        f"render_seconds must be >= 0, a (low, high) pair or a callable; got {value!r}"
+    )
+    raise ValueError(msg)
+
+
+def _fault_tuple(faults: Iterable[Fault]) -> tuple[Fault, ...]:
+    return tuple(faults)
+
+
+def _check_fault(fault: Fault) -> Fault:
+    if fault.route is not None and fault.route not in ROUTES:
+        known = ", ".join(sorted(ROUTES))
+        msg = f"Fault.route {fault.route!r} is not a FakeHeyGen route; known: {known}"
+        raise ValueError(msg)
+    return fault
+
+
+def route_key(request: web.Request) -> str:
+    """``"METHOD /canonical/path"`` of the matched route, or ``<unmatched>``."""
+    resource = request.match_info.route.resource
+    path = "<unmatched>" if resource is None else resource.canonical
+    return f"{request.method} {path}"
+
+
+def _at_least(low: int) -> Callable[[object, attrs.Attribute[Any], int | None], None]:
+    def check(_inst: object, attr: attrs.Attribute[Any], value: int | None) -> None:
+        if value is not None and value < low:
+            msg = f"{attr.name} must be >= {low} or None; got {value!r}"
+            raise ValueError(msg)
+
+    return check
+
+
+def _above_zero_or_none(
+    _inst: object, attr: attrs.Attribute[Any], value: float | None
+) -> None:
+    if value is not None and value <= 0:
+        msg = f"{attr.name} must be > 0 or None; got {value!r}"
+        raise ValueError(msg)
+
+
+_rate = attrs.validators.ge(0.0)
+_fraction = [attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+
+
+@attrs.define(kw_only=True, eq=False)
+class FakeHeyGen:
+    """
+    A local, faithful HeyGen v3 server for tests, demos and benchmarks.
+
+    Start it with ``async with FakeHeyGen() as fake:`` (or :meth:`start` and
+    :meth:`aclose`) and point a client at :attr:`url` with :attr:`api_key`.
+
+    A video renders for *render_seconds* (a number, a ``(low, high)`` range
+    drawn per job, or a callable given the RNG): ``pending`` for the first
+    20 % of that time, then *in_progress_status*, then ``completed`` or, for a
+    *failure_rate* share of jobs, ``failed`` (a *silent_failure_rate* share of
+    failures carry no reason at all, as on the real API). *job_plan* scripts
+    each job exactly instead.
+
+    Limits behave like HeyGen's: *concurrency_limit* unfinished jobs per
+    account (429 ``rate_limit_exceeded`` with ``Retry-After`` beyond it),
+    an optional *requests_per_second* token bucket, *credits* (1 per video,
+    402 ``insufficient_credit`` at zero). Presigned media URLs stop working
+    *url_ttl* seconds after they are minted. A photo avatar trains for
+    *avatar_training_seconds*; one named ``"fail"`` fails training.
+
+    Attributes:
+        credits: Remaining credits (``None``: unlimited); decreases as videos
+            are created.
+        faults: Faults armed so far (see :meth:`add_fault`).
+        port: The bound port once started.
+    """
+
+    api_key: str = attrs.field(
+        default="fake-api-key", validator=attrs.validators.min_len(1)
+    )
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    render_seconds: RenderSeconds = attrs.field(
+        default=(0.05, 0.2), validator=_check_render
+    )
+    failure_rate: float = attrs.field(default=0.0, validator=_fraction)
+    silent_failure_rate: float = attrs.field(default=0.25, validator=_fraction)
+    concurrency_limit: int | None = attrs.field(default=10, validator=_at_least(1))
+    requests_per_second: float | None = attrs.field(
+        default=None, validator=_above_zero_or_none
+    )
+    retry_after: float = attrs.field(default=1.0, validator=_rate)
+    url_ttl: float = attrs.field(default=3600.0, validator=attrs.validators.gt(0.0))
+    avatar_training_seconds: float = attrs.field(default=0.1, validator=_rate)
+    credits: int | None = attrs.field(default=None, validator=_at_least(0))
+    bulk_statuses: bool = True
+    in_progress_status: str = attrs.field(
+        default="processing", validator=attrs.validators.min_len(1)
+    )
+    job_plan: JobPlanner | None = None
+    faults: tuple[Fault, ...] = attrs.field(default=(), converter=_fault_tuple)
+    seed: int = 0
+    _runtime: Runtime = attrs.field(init=False, repr=False)
+    _runner: web.AppRunner | None = attrs.field(init=False, default=None, repr=False)
+    _closed: bool = attrs.field(init=False, default=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._runtime = Runtime(self)
+        for fault in self.faults:
+            self._runtime.faults.add(_check_fault(fault))
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and serve; a second call does nothing."""
+        if self._closed:
+            msg = "FakeHeyGen cannot be restarted once closed; create a new one."
+            raise RuntimeError(msg)
+        if self._runner is not None:
+            return
+        app = web.Application(
+            middlewares=[self._middleware], client_max_size=MAX_REQUEST_BYTES
+        )
+        VideoRoutes(self._runtime).register(app)
+        LibraryRoutes(self._runtime).register(app)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+        self._runtime.bind(asyncio.get_running_loop(), self.url)
+        log.debug("heygen.fake.started url=%s", self.url)
+
+    async def aclose(self) -> None:
+        """Stop serving; safe to call more than once."""
+        self._closed = True
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeHeyGen:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- what tests read and change --------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL, ``http://127.0.0.1:PORT`` (no trailing slash)."""
+        if self._runner is None and self.port == 0:
+            msg = "FakeHeyGen has no port yet: await start() first."
+            raise RuntimeError(msg)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The same as :attr:`url`."""
+        return self.url
+
+    @property
+    def stats(self) -> FakeStats:
+        """A snapshot of what the server has seen."""
+        return self._runtime.stats()
+
+    @property
+    def videos(self) -> Mapping[str, FakeVideo]:
+        """Live read-only view of the videos created (and not deleted), by id."""
+        return self._runtime.videos.view
+
+    def add_fault(self, fault: Fault) -> None:
+        """Arm *fault* now; its ``nth`` counts requests from this moment."""
+        self._runtime.faults.add(_check_fault(fault))
+        self.faults = (*self.faults, fault)
+
+    def set_credits(self, credits: int | None) -> None:
+        """Set the remaining credits (``None``: unlimited); validated like the field."""
+        self.credits = credits
+
+    # -- request pipeline --------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        rt = self._runtime
+        route = route_key(request)
+        tracked = not request.path.startswith("/_fake/")
+        if tracked:
+            rt.recorder.requests[route] += 1
+        state = RequestState()
+        CURRENT.set(state)
+        response = await self._respond(request, handler, route, state)
+        if response is None:  # drop: close the socket without answering
+            if request.transport is not None:  # pragma: no branch
+                request.transport.close()
+            return web.Response(status=499)  # never written: the connection is gone
+        response.headers["X-Request-Id"] = rt.ids.request_id()
+        if tracked:
+            rt.recorder.responses[route][response.status] += 1
+        return response
+
+    async def _respond(
+        self, request: web.Request, handler: Handler, route: str, state: RequestState
+    ) -> web.StreamResponse | None:
+        if not request.path.startswith("/v3/"):
+            return await self._call(handler, request)
+        rt = self._runtime
+        fault = state.fault = rt.faults.pick(route)
+        if fault is not None and fault.phase == "before":
+            if fault.kind != "slow":
+                return fault.response(retry_after=self.retry_after)
+            await asyncio.sleep(fault.delay)
+        if rt.bucket is not None and not rt.bucket.take(rt.now()):
+            msg = "Too many requests. Retry after the time in Retry-After."
+            return rate_limited(self.retry_after, msg).to_response()
+        if not self._authorized(request):
+            return error_response(401, "unauthorized", "Invalid or missing API key.")
+        response = await self._call(handler, request)
+        if fault is not None and fault.phase == "after":
+            await rt.slow_after()
+            if fault.kind != "slow":
+                return fault.response(retry_after=self.retry_after)
+        return response
+
+    async def _call(self, handler: Handler, request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.to_response()
+        except web.HTTPException as exc:
+            return error_response(
+                exc.status, default_code(exc.status), f"{exc.reason}."
+            )
+        except Exception:
+            log.exception("heygen.fake.handler_error path=%s", request.path)
+            return error_response(500, "internal_error", "Internal server error.")
+
+    def _authorized(self, request: web.Request) -> bool:
+        key = request.headers.get("x-api-key")
+        if key is None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            key = token.strip() if scheme.lower() == "bearer" else ""
+        return hmac.compare_digest(key.encode(), self.api_key.encode())
