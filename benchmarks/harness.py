@@ -164,28 +164,20 @@ async def run_batch(
     """(a) ``client.batch(max_in_flight=cap)`` with the default PollPolicy."""
     loop = asyncio.get_running_loop()
     poll = scaled_poll(cfg.scale)
-    async with hg.Client(api_key=api_key, base_url=url, poll=poll) as client:
-        if not hasattr(client, "batch"):  # TEMP shim until Client.batch lands
-            from heygen_async._batch import Batch
-            from heygen_async._scheduler import Scheduler
-
-            client._scheduler = Scheduler(client, poll=poll)
-            batch_cm = Batch(
-                client, client._scheduler, max_in_flight=cfg.cap, poll=poll
-            )
-        else:
-            batch_cm = client.batch(max_in_flight=cfg.cap, poll=poll)
-        async with batch_cm as batch:
-            for i in range(cfg.n):
-                batch.submit(sdk_request(i, voice), tag=i)
-            async for outcome in batch.as_completed():
-                obs.seen[outcome.tag] = loop.time()
-                obs.outcome[outcome.tag] = type(outcome).__name__.lower()
-            scheduler = getattr(client, "_scheduler", None)
-            if scheduler is not None:
-                obs.extra["job_polls"] = scheduler.job_polls
-                obs.extra["status_calls"] = scheduler.status_calls
-                obs.extra["detail_calls"] = scheduler.detail_calls
+    async with (
+        hg.Client(api_key=api_key, base_url=url, poll=poll) as client,
+        client.batch(max_in_flight=cfg.cap, poll=poll) as batch,
+    ):
+        for i in range(cfg.n):
+            batch.submit(sdk_request(i, voice), tag=i)
+        async for outcome in batch.as_completed():
+            obs.seen[outcome.tag] = loop.time()
+            obs.outcome[outcome.tag] = type(outcome).__name__.lower()
+        scheduler = getattr(client, "_scheduler", None)
+        if scheduler is not None:
+            obs.extra["job_polls"] = scheduler.job_polls
+            obs.extra["status_calls"] = scheduler.status_calls
+            obs.extra["detail_calls"] = scheduler.detail_calls
 
 
 DelayFn = Callable[[int, random.Random], float]

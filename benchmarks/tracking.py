@@ -87,12 +87,7 @@ async def _track(
         ids = await asyncio.gather(*(create(i) for i in range(n)))
         create_wall = time.perf_counter() - t_create
         created_at = loop.time()
-        if not hasattr(client, "wait_for_video"):  # TEMP shim until it lands
-            from heygen_async._scheduler import Scheduler
-
-            client._scheduler = Scheduler(client, poll=FAST_POLL)
-            client.wait_for_video = client._scheduler.wait
-        scheduler = client._scheduler
+        scheduler = client._get_scheduler()  # the benchmark reads its counters
 
         # (1) The scheduler's own cost per tracked job: watch() only.
         gc.collect()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from . import exceptions
+from ._batch import Batch, BatchStats, JobHandle
 from ._client import Client
 from ._config import PollPolicy, RetryPolicy, Timeouts
 from ._models import (
@@ -37,6 +38,7 @@ from ._models import (
     VoiceSettings,
     Wallet,
 )
+from ._outcomes import Completed, Failed, Outcome, TimedOut
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -72,14 +74,20 @@ __all__ = [
     "AvatarLook",
     "Background",
     "BadRequestError",
+    "Batch",
+    "BatchStats",
     "Caption",
     "Client",
+    "Completed",
     "ConfigurationError",
     "ConflictError",
     "CreatedVideo",
+    "Failed",
     "HeyGenError",
     "InsufficientCreditError",
+    "JobHandle",
     "NotFoundError",
+    "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PhotoAvatar",
@@ -90,6 +98,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "StatusItem",
+    "TimedOut",
     "Timeouts",
     "TransportError",
     "Video",

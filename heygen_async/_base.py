@@ -16,7 +16,7 @@ import logging
 import os
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -34,6 +34,10 @@ from ._http import HTTP
 from ._throttle import Throttle
 from ._uploads import UploadCache
 from .exceptions import ConfigurationError
+
+
+if TYPE_CHECKING:
+    from ._scheduler import Scheduler
 
 
 __all__ = ["ClientBase", "CloseCallback"]
@@ -98,6 +102,7 @@ class ClientBase:
         # Extension point for aclose(): async callbacks run first, newest
         # first (the scheduler registers its shutdown here).
         self._close_callbacks: list[CloseCallback] = []
+        self._scheduler: Scheduler | None = None
         self._http = HTTP(
             api_key=key,
             base_url=base,

@@ -17,7 +17,6 @@ import contextlib
 import enum
 import logging
 import uuid
-
 from collections.abc import AsyncIterator, Generator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -95,7 +94,15 @@ class JobHandle:
         last_status: The last status seen, else ``None``.
     """
 
-    __slots__ = ("_future", "_stage", "key", "last_status", "request", "tag", "video_id")
+    __slots__ = (
+        "_future",
+        "_stage",
+        "key",
+        "last_status",
+        "request",
+        "tag",
+        "video_id",
+    )
 
     def __init__(
         self, request: VideoRequest, tag: Any, future: asyncio.Future[Outcome]
@@ -338,8 +345,8 @@ class Batch:
             task.add_done_callback(self._tasks.discard)
 
     def _move(self, job: JobHandle, stage: _Stage) -> None:
-        self._counts[job._stage] -= 1  # noqa: SLF001 (batch owns its handles)
-        job._stage = stage  # noqa: SLF001
+        self._counts[job._stage] -= 1
+        job._stage = stage
         if stage is not _Stage.DONE:
             self._counts[stage] += 1
 
@@ -353,9 +360,9 @@ class Batch:
             if request.image_path is not None:
                 self._move(job, _Stage.UPLOADING)
                 async with self._uploads:
-                    request = await self._client._resolve_request(request)  # noqa: SLF001
+                    request = await self._client._resolve_request(request)
                 self._move(job, _Stage.SUBMITTING)
-            created = await self._client._create(  # noqa: SLF001
+            created = await self._client._create(
                 request, idempotency_key=job.key, retry_on_rate_limit=False
             )
         except RateLimitError:
@@ -445,7 +452,7 @@ class Batch:
         self._move(job, _Stage.DONE)
         kind = {Completed: "completed", Failed: "failed", TimedOut: "timed_out"}
         self._results[kind[type(outcome)]] += 1
-        job._future.set_result(outcome)  # noqa: SLF001
+        job._future.set_result(outcome)
         self._outcomes.append(outcome)
         self._delivered.set()
         self._changed.set()
@@ -466,4 +473,4 @@ class Batch:
         self._watches.clear()
         for job in self._jobs:
             if not job.done():
-                job._future.cancel()  # noqa: SLF001
+                job._future.cancel()

@@ -21,7 +21,8 @@ import aiohttp
 import attrs
 
 from ._base import ClientBase
-from ._config import MAX_STATUS_IDS, PollPolicy
+from ._batch import Batch
+from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import photo_avatar_body
 from ._http import data_of, page_of
 from ._models import (
@@ -35,6 +36,7 @@ from ._models import (
     VideoRequest,
     Voice,
 )
+from ._scheduler import Scheduler
 from ._uploads import Payload, load
 from .exceptions import AvatarFailedError, WaitTimeoutError
 
@@ -392,6 +394,103 @@ class Client(ClientBase):
         key = _check_key(idempotency_key) if idempotency_key is not None else None
         return await self._call(
             method, path, json=json, params=params, idempotency_key=key
+        )
+
+    # -- waiting ----------------------------------------------------------
+
+    def _get_scheduler(self) -> Scheduler:
+        """The client's one poll loop, created on first use."""
+        if self._scheduler is None:
+            self._session()  # refuses a closed client, binds the loop
+            self._scheduler = Scheduler(self, poll=self._poll)
+            self._close_callbacks.append(self._scheduler.aclose)
+        return self._scheduler
+
+    async def wait_for_video(
+        self,
+        video_id: str,
+        *,
+        deadline: float | Default | None = DEFAULT,
+        poll: PollPolicy | None = None,
+    ) -> Video:
+        """
+        Wait until a video finishes and return it, completed, with its URLs.
+
+        Every waiter shares the client's one poll loop: 200 coroutines
+        waiting at once cost one bulk status call per tick, not 200 GETs.
+
+        Args:
+            video_id: The id from :meth:`create_video`.
+            deadline: Seconds to wait; ``None`` waits forever. Defaults to
+                the poll policy's deadline (20 minutes).
+            poll: The cadence for this wait; defaults to the client's.
+
+        Raises:
+            VideoFailedError: The render failed; ``.video`` says how.
+            WaitTimeoutError: *deadline* passed first; the render may still
+                finish, so wait again with the same id.
+            NotFoundError: HeyGen does not know *video_id*.
+        """
+        scheduler = self._get_scheduler()
+        at = None
+        policy = poll or self._poll
+        seconds = policy.deadline if deadline is DEFAULT else deadline
+        if seconds is not None:
+            at = asyncio.get_running_loop().time() + seconds
+        else:
+            policy = attrs.evolve(policy, deadline=None)
+        return await scheduler.wait(
+            _check_id("video_id", video_id), policy=policy, deadline=at
+        )
+
+    async def render(
+        self,
+        request: VideoRequest,
+        *,
+        idempotency_key: str | None = None,
+        deadline: float | Default | None = DEFAULT,
+        poll: PollPolicy | None = None,
+    ) -> Video:
+        """
+        Create a video and wait for it: :meth:`create_video` then
+        :meth:`wait_for_video`, with the same errors.
+        """
+        created = await self.create_video(request, idempotency_key=idempotency_key)
+        return await self.wait_for_video(created.id, deadline=deadline, poll=poll)
+
+    def batch(
+        self,
+        *,
+        max_in_flight: int = 10,
+        deadline: float | None = None,
+        poll: PollPolicy | None = None,
+        max_uploads: int = 4,
+        outcome_buffer: int = 100,
+    ) -> Batch:
+        """
+        Render many videos with at most *max_in_flight* running at once.
+
+        Use as ``async with client.batch() as batch:``; see :class:`Batch`.
+
+        Args:
+            max_in_flight: The account's concurrency cap (10 on
+                pay-as-you-go). A 429 on create lowers it for a while.
+            deadline: Seconds for the whole batch; jobs not finished by then
+                are reported as ``TimedOut``. ``None`` for no batch limit
+                (each job still has the poll policy's deadline).
+            poll: The cadence and per-job deadline; the client's by default.
+            max_uploads: Local images uploaded at once.
+            outcome_buffer: Unread outcomes that pause admission while
+                someone iterates :meth:`Batch.as_completed`.
+        """
+        return Batch(
+            self,
+            self._get_scheduler(),
+            max_in_flight=max_in_flight,
+            deadline=deadline,
+            poll=poll,
+            max_uploads=max_uploads,
+            outcome_buffer=outcome_buffer,
         )
 
     # -- helpers ----------------------------------------------------------

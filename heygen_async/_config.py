@@ -7,6 +7,8 @@ use :func:`attrs.evolve` to derive a variation.
 
 from __future__ import annotations
 
+import enum
+
 import attrs
 
 
@@ -16,6 +18,15 @@ API_BASE_ENV = "HEYGEN_API_BASE"
 MAX_SCRIPT_CHARS = 5_000
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_STATUS_IDS = 100
+
+
+class Default(enum.Enum):
+    """Marks "use the policy's value", where ``None`` already means "no limit"."""
+
+    TOKEN = enum.auto()
+
+
+DEFAULT = Default.TOKEN
 _DEFAULT_WAIT_DEADLINE: float | None = 1200.0  # 20 min, as the official CLI
 
 

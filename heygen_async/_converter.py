@@ -208,10 +208,11 @@ def _unstructure_video_request(
                 body[name] = value
         if request.background is not None:
             body["background"] = _background(request.background)
-        if request.voice_settings is not None:
-            # VoiceSettings() with nothing set is the same as no settings.
-            if settings := conv.unstructure(request.voice_settings):
-                body["voice_settings"] = settings
+        # VoiceSettings() with nothing set is the same as no settings.
+        if request.voice_settings is not None and (
+            settings := conv.unstructure(request.voice_settings)
+        ):
+            body["voice_settings"] = settings
         if request.caption is not None:
             body["caption"] = conv.unstructure(request.caption)
         return body

@@ -28,9 +28,9 @@ import json as jsonlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -105,6 +105,25 @@ def sdk_version() -> str:
         return importlib.metadata.version("heygen-async")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - dev tree
         return "0+unknown"
+
+
+class _Response(NamedTuple):
+    """One HTTP answer, read in full."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    reason: str
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("X-Request-Id")
+
+    def error(self) -> APIError:
+        retry_after = parse_retry_after(self.headers.get("Retry-After"))
+        return api_error(
+            self.status, self.body, self.reason, self.request_id, retry_after
+        )
 
 
 class HTTP:
@@ -204,11 +223,11 @@ class HTTP:
             attempt += 1
             await self._throttle.acquire()
             remaining = _remaining(policy, started)
+            if remaining is not None:
+                timeout = max(min(timeout, remaining), 1e-3)
             self.counts[name] += 1
-            retryable = False
-            wait = 0.0
             try:
-                status, body, resp_headers, reason = await self._send(
+                response = await self._send(
                     method,
                     url,
                     name,
@@ -216,90 +235,109 @@ class HTTP:
                     params=params,
                     json=json,
                     form=form,
-                    seconds=timeout
-                    if remaining is None
-                    else max(min(timeout, remaining), 1e-3),
+                    seconds=timeout,
                 )
-            except RequestTimeoutError as exc:
+            except TransportError as exc:  # RequestTimeoutError included
                 error: HeyGenError = exc
-                retryable = replay_safe
-                wait = next(waits)
-            except TransportError as exc:
-                error = exc
-                retryable = replay_safe
-                wait = next(waits)
+                wait = next(waits) if replay_safe else None
             else:
-                request_id = resp_headers.get("X-Request-Id")
                 log.debug(
                     "heygen.response method=%s route=%s status=%d attempt=%d "
                     "elapsed=%.3f request_id=%s",
                     method,
                     route,
-                    status,
+                    response.status,
                     attempt,
                     time.monotonic() - started,
-                    request_id,
+                    response.request_id,
                 )
-                if 200 <= status < 300:
-                    decoded = _decode_success(status, body, name, request_id)
+                if 200 <= response.status < 300:
+                    decoded = _decode_success(response, name)
                     self._throttle.budget.refund()
                     return decoded
-                retry_after = parse_retry_after(resp_headers.get("Retry-After"))
-                api = api_error(status, body, reason, request_id, retry_after)
+                api = response.error()
                 error = api
-                if isinstance(api, RateLimitError):
-                    wait = retry_after if retry_after is not None else next(waits)
-                    self._throttle.defer(min(wait, policy.retry_after_max))
-                    if not retry_on_rate_limit:
-                        raise api
-                    if wait > policy.retry_after_max:
-                        log.warning(
-                            "heygen.retry_after_too_long method=%s route=%s "
-                            "retry_after=%.2f max=%.2f",
-                            method,
-                            route,
-                            wait,
-                            policy.retry_after_max,
-                        )
-                        raise api
-                    retryable = True
-                elif isinstance(api, ServerError):
-                    retryable = replay_safe
-                    wait = next(waits)
-                elif api.code == "request_in_progress" and idempotency_key:
-                    retryable = True
-                    wait = next(waits)
-            if not retryable or attempt >= policy.attempts:
+                wait = self._retry_wait(
+                    api,
+                    name,
+                    waits,
+                    replay_safe=replay_safe,
+                    keyed=idempotency_key is not None,
+                    retry_on_rate_limit=retry_on_rate_limit,
+                )
+            await self._before_retry(error, name, attempt, wait, started)
+
+    def _retry_wait(
+        self,
+        error: APIError,
+        name: str,
+        waits: Iterator[float],
+        *,
+        replay_safe: bool,
+        keyed: bool,
+        retry_on_rate_limit: bool,
+    ) -> float | None:
+        """How long to wait before retrying *error*; ``None``: do not retry."""
+        if isinstance(error, RateLimitError):
+            # The server processed nothing: safe to retry on any method.
+            wait = error.retry_after if error.retry_after is not None else next(waits)
+            cap = self._retry.retry_after_max
+            self._throttle.defer(min(wait, cap))
+            if not retry_on_rate_limit:
                 raise error
-            remaining = _remaining(policy, started)
-            if remaining is not None and wait >= remaining:
-                raise error
-            if not self._throttle.budget.try_spend():
+            if wait > cap:
                 log.warning(
-                    "heygen.retry_budget_exhausted method=%s route=%s attempt=%d",
-                    method,
-                    route,
-                    attempt,
+                    "heygen.retry_after_too_long request=%s retry_after=%.2f max=%.2f",
+                    name,
+                    wait,
+                    cap,
                 )
                 raise error
-            reason_text = (
-                f"{error.status} {error.code}"
-                if isinstance(error, APIError)
-                else type(error).__name__
-            )
+            return wait
+        if isinstance(error, ServerError):
+            return next(waits) if replay_safe else None
+        if error.code == "request_in_progress" and keyed:
+            return next(waits)  # our first try is still running: wait for it
+        return None
+
+    async def _before_retry(
+        self,
+        error: HeyGenError,
+        name: str,
+        attempt: int,
+        wait: float | None,
+        started: float,
+    ) -> None:
+        """Raise *error* unless a retry is allowed; otherwise wait for it."""
+        policy = self._retry
+        if wait is None or attempt >= policy.attempts:
+            raise error
+        remaining = _remaining(policy, started)
+        if remaining is not None and wait >= remaining:
+            raise error
+        if not self._throttle.budget.try_spend():
             log.warning(
-                "heygen.retry_scheduled method=%s route=%s attempt=%d wait=%.2f "
-                "reason=%s",
-                method,
-                route,
-                attempt,
-                wait,
-                reason_text,
-                extra={"heygen.attempt": attempt, "heygen.wait": wait},
+                "heygen.retry_budget_exhausted request=%s attempt=%d", name, attempt
             )
-            if not isinstance(error, RateLimitError):
-                # A 429's wait already lives in the throttle, shared by all.
-                await asyncio.sleep(wait)
+            raise error
+        reason = (
+            f"{error.status} {error.code}"
+            if isinstance(error, APIError)
+            else type(error).__name__
+        )
+        method, _, route = name.partition(" ")
+        log.warning(
+            "heygen.retry_scheduled method=%s route=%s attempt=%d wait=%.2f reason=%s",
+            method,
+            route,
+            attempt,
+            wait,
+            reason,
+            extra={"heygen.attempt": attempt, "heygen.wait": wait},
+        )
+        if not isinstance(error, RateLimitError):
+            # A 429's wait lives in the throttle, shared by every caller.
+            await asyncio.sleep(wait)
 
     async def _send(
         self,
@@ -312,7 +350,7 @@ class HTTP:
         json: Any,
         form: Form | None,
         seconds: float,
-    ) -> tuple[int, bytes, Mapping[str, str], str]:
+    ) -> _Response:
         session = self._session()
         client_timeout = aiohttp.ClientTimeout(
             total=seconds, connect=self._timeouts.connect
@@ -329,7 +367,7 @@ class HTTP:
                 allow_redirects=False,
             ) as resp:
                 body = await resp.read()
-                return resp.status, body, resp.headers, resp.reason or ""
+                return _Response(resp.status, body, resp.headers, resp.reason or "")
         except TimeoutError as exc:
             msg = f"{name} timed out after {seconds:.1f}s"
             raise RequestTimeoutError(msg) from exc
@@ -344,17 +382,17 @@ def _remaining(policy: RetryPolicy, started: float) -> float | None:
     return max(0.0, policy.deadline - (time.monotonic() - started))
 
 
-def _decode_success(status: int, body: bytes, name: str, request_id: str | None) -> Any:
-    if not body.strip():
+def _decode_success(response: _Response, name: str) -> Any:
+    if not response.body.strip():
         return None
     try:
-        decoded = jsonlib.loads(body)
+        decoded = jsonlib.loads(response.body)
     except ValueError as exc:
-        msg = f"{name} returned {status} with a body that is not JSON"
+        msg = f"{name} returned {response.status} with a body that is not JSON"
         raise ResponseValidationError(msg) from exc
     if isinstance(decoded, dict) and decoded.get("error") is not None:
         # Some endpoints answer 200 with an error envelope; it is still an error.
-        raise api_error(status, body, "", request_id, None)
+        raise response.error()
     return decoded
 
 

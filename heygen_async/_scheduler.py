@@ -19,7 +19,6 @@ import heapq
 import itertools
 import logging
 import random
-
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -130,7 +129,7 @@ class Scheduler:
     ) -> None:
         self._backend = backend
         self.poll = poll
-        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self._rng = rng or random.Random()
         self._heap: list[tuple[float, int, Watch]] = []
         self._by_id: dict[str, list[Watch]] = {}
         self._seq = itertools.count()
@@ -217,6 +216,35 @@ class Scheduler:
                     due = now + self._jittered(watch, watch.interval)
                     if due < watch.next_poll:
                         self._schedule(watch, due)
+
+    def poke(self, video_id: str) -> bool:
+        """Poll *video_id* now (an unverified hint that it changed)."""
+        watches = [w for w in self._by_id.get(video_id, ()) if w.active]
+        if not watches:
+            return False
+        now = asyncio.get_running_loop().time()
+        for watch in watches:
+            if not watch.resolving:
+                self._schedule(watch, now)
+        return True
+
+    def resolve(self, video: Video) -> bool:
+        """
+        Settle every wait on *video* at once (a verified webhook said so).
+
+        Returns whether anyone was waiting. A non-terminal *video* only
+        brings the next poll forward.
+        """
+        if not video.status.is_terminal:
+            return self.poke(video.id)
+        watches = [w for w in self._by_id.get(video.id, ()) if w.active]
+        for watch in watches:
+            watch.last_status = video.status
+            if video.status is VideoStatus.COMPLETED:
+                self._settle(watch, video)
+            else:
+                self._fail(watch, VideoFailedError(video))
+        return bool(watches)
 
     async def aclose(self) -> None:
         """Stop the loop; every pending wait fails with a clear error."""
@@ -340,7 +368,9 @@ class Scheduler:
             else:
                 self._reschedule(watch, now)
 
-    async def _poll_chunk(self, ids: Sequence[str], by_id: dict[str, list[Watch]]) -> None:
+    async def _poll_chunk(
+        self, ids: Sequence[str], by_id: dict[str, list[Watch]]
+    ) -> None:
         self.job_polls += len(ids)
         if not self.bulk_supported:
             await self._fetch_each(ids, by_id)
@@ -376,7 +406,9 @@ class Scheduler:
                 watch.resolving = True
         await asyncio.gather(*(self._fetch_detail(i, by_id[i]) for i in ids))
 
-    def _observe(self, video_id: str, status: VideoStatus, watches: list[Watch]) -> None:
+    def _observe(
+        self, video_id: str, status: VideoStatus, watches: list[Watch]
+    ) -> None:
         for watch in watches:
             watch.last_status = status
         if status.is_terminal:
@@ -420,7 +452,9 @@ class Scheduler:
             for watch in watches:
                 self._settle(watch, video)
         elif video.status is VideoStatus.FAILED:
-            log.info("heygen.video_failed video_id=%s code=%s", video_id, video.failure_code)
+            log.info(
+                "heygen.video_failed video_id=%s code=%s", video_id, video.failure_code
+            )
             for watch in watches:
                 self._fail(watch, VideoFailedError(video))
         else:

@@ -19,6 +19,7 @@ of them. Builtins are mixed in where a caller's existing handler should match::
     │   └── RequestTimeoutError(TimeoutError)
     ├── ResponseValidationError(ValueError)   a 2xx body did not fit the model
     ├── ConfigurationError(ValueError)    the client cannot be built as asked
+    ├── InvalidSignatureError(ValueError) a webhook delivery failed verification
     ├── VideoFailedError                  a render reached ``failed``
     ├── AvatarFailedError                 a photo-avatar look failed training
     └── WaitTimeoutError(TimeoutError)    *our* waiting deadline passed
@@ -43,6 +44,7 @@ __all__ = [
     "ConflictError",
     "HeyGenError",
     "InsufficientCreditError",
+    "InvalidSignatureError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -65,6 +67,17 @@ class ConfigurationError(HeyGenError, ValueError):
     The client cannot be built as asked, for example without an API key.
 
     Raised at construction so the mistake shows before the first request.
+    """
+
+
+class InvalidSignatureError(HeyGenError, ValueError):
+    """
+    A webhook delivery could not be verified; do not act on it.
+
+    Raised by :func:`heygen_async.webhooks.verify` when the signature is
+    missing, malformed or wrong for every secret, the timestamp is missing or
+    malformed where one is required, or it lies outside the tolerance (stale
+    or future-dated). Answer such a delivery with a 4xx.
     """
 
 

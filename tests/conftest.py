@@ -9,6 +9,7 @@ import pytest
 
 import heygen_async as hg
 from heygen_async.testing import FakeHeyGen
+from heygen_async.testing._voices import VOICES
 from tests.helpers import strict_client
 
 
@@ -31,3 +32,9 @@ async def _client(fake: FakeHeyGen) -> AsyncIterator[hg.Client]:
     """A strict SDK client on the fake, with millisecond retries."""
     async with strict_client(fake) as client:
         yield client
+
+
+@pytest.fixture(name="voice_id")
+def _voice_id() -> str:
+    """A public voice from the fake's fixed catalogue."""
+    return next(voice.voice_id for voice in VOICES if voice.type == "public")

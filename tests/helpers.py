@@ -27,6 +27,15 @@ def strict_client(fake: FakeHeyGen, **overrides: Any) -> hg.Client:
     return hg.Client(**options)
 
 
+def req(voice_id: str, n: int = 0) -> hg.VideoRequest:
+    """A valid request whose body differs for each *n* (so no duplicates)."""
+    return hg.VideoRequest(
+        image_url=f"https://example.com/person-{n}.jpg",
+        script=f"Hello number {n}!",
+        voice_id=voice_id,
+    )
+
+
 def png(seed: int = 0) -> bytes:
     """A tiny valid 1x1 PNG; different *seed* values give different content."""
 

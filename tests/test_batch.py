@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,18 +10,11 @@ from typing import Any
 import pytest
 
 import heygen_async as hg
-
 from heygen_async.testing import FakeHeyGen, JobPlan
-from tests.test_scheduler import make_client, req
+from tests.helpers import png, req, strict_client
 
 
-async def first_voice(client: hg.Client) -> str:
-    """Any voice id from the fake's catalogue."""
-    voice = await anext(aiter(client.iter_voices()))
-    return voice.id
-
-
-async def test_outcomes_arrive_in_completion_order() -> None:
+async def test_outcomes_arrive_in_completion_order(voice_id: str) -> None:
     """as_completed yields jobs in the order their renders finish."""
     durations = [0.25, 0.05, 0.15, 0.1, 0.2]
 
@@ -30,8 +22,7 @@ async def test_outcomes_arrive_in_completion_order() -> None:
         return JobPlan(render_seconds=durations[index])
 
     async with FakeHeyGen(job_plan=plan, concurrency_limit=None) as fake:
-        async with make_client(fake) as client:
-            voice_id = await first_voice(client)
+        async with strict_client(fake) as client:
             async with client.batch(max_in_flight=10) as batch:
                 for i in range(len(durations)):
                     batch.submit(req(voice_id, i), tag=i)
@@ -40,13 +31,12 @@ async def test_outcomes_arrive_in_completion_order() -> None:
     assert tags == [1, 3, 2, 4, 0]
 
 
-async def test_cap_is_never_exceeded() -> None:
+async def test_cap_is_never_exceeded(voice_id: str) -> None:
     """At most max_in_flight jobs run at once, and the server never says 429."""
     async with FakeHeyGen(
         render_seconds=(0.01, 0.05), concurrency_limit=4, seed=3
     ) as fake:
-        async with make_client(fake) as client:
-            voice_id = await first_voice(client)
+        async with strict_client(fake) as client:
             async with client.batch(max_in_flight=4) as batch:
                 for i in range(40):
                     batch.submit(req(voice_id, i), tag=i)
@@ -58,13 +48,12 @@ async def test_cap_is_never_exceeded() -> None:
     assert 429 not in stats.responses["POST /v3/videos"]
 
 
-async def test_rate_limited_create_is_requeued_not_lost() -> None:
+async def test_rate_limited_create_is_requeued_not_lost(voice_id: str) -> None:
     """A 429 on create requeues the job, lowers the limit, and pays once."""
     async with FakeHeyGen(
         render_seconds=(0.02, 0.06), concurrency_limit=3, retry_after=0.01, seed=5
     ) as fake:
-        async with make_client(fake) as client:
-            voice_id = await first_voice(client)
+        async with strict_client(fake) as client:
             async with client.batch(max_in_flight=8) as batch:
                 for i in range(30):
                     batch.submit(req(voice_id, i), tag=i)
@@ -79,11 +68,10 @@ async def test_rate_limited_create_is_requeued_not_lost() -> None:
     assert limit < 8
 
 
-async def test_insufficient_credit_stops_admission() -> None:
+async def test_insufficient_credit_stops_admission(voice_id: str) -> None:
     """402 stops admission; the rest are Failed without being sent."""
     async with FakeHeyGen(render_seconds=0.02, credits=3) as fake:
-        async with make_client(fake) as client:
-            voice_id = await first_voice(client)
+        async with strict_client(fake) as client:
             async with client.batch(max_in_flight=1) as batch:
                 for i in range(10):
                     batch.submit(req(voice_id, i), tag=i)
@@ -100,32 +88,28 @@ async def test_insufficient_credit_stops_admission() -> None:
     assert stats.jobs_created == 3
 
 
-async def test_deadline_gives_timed_out_with_id() -> None:
+async def test_deadline_gives_timed_out_with_id(voice_id: str) -> None:
     """A job past its deadline is TimedOut with its video id, resumable later."""
     poll = hg.PollPolicy.for_testing(deadline=0.05)
-    async with FakeHeyGen(render_seconds=30) as fake:
-        async with make_client(fake) as client:
-            voice_id = await first_voice(client)
-            async with client.batch(poll=poll) as batch:
-                handle = batch.submit(req(voice_id), tag="slow")
-                outcome = await handle
+    async with FakeHeyGen(render_seconds=30) as fake, strict_client(fake) as client:
+        async with client.batch(poll=poll) as batch:
+            handle = batch.submit(req(voice_id), tag="slow")
+            outcome = await handle
     assert isinstance(outcome, hg.TimedOut)
     assert outcome.video_id is not None
     assert outcome.video_id == handle.video_id
     assert outcome.tag == "slow"
 
 
-async def test_batch_deadline_times_out_unsent_jobs() -> None:
+async def test_batch_deadline_times_out_unsent_jobs(voice_id: str) -> None:
     """Jobs still queued at the batch deadline are TimedOut without an id."""
-    async with FakeHeyGen(render_seconds=30) as fake:
-        async with make_client(fake) as client:
-            voice_id = await first_voice(client)
-            async with client.batch(max_in_flight=1, deadline=0.1) as batch:
-                for i in range(3):
-                    batch.submit(req(voice_id, i), tag=i)
-                outcomes = [o async for o in batch.as_completed()]
-                late = batch.submit(req(voice_id, 9))
-                assert isinstance(await late, hg.TimedOut)
+    async with FakeHeyGen(render_seconds=30) as fake, strict_client(fake) as client:
+        async with client.batch(max_in_flight=1, deadline=0.1) as batch:
+            for i in range(3):
+                batch.submit(req(voice_id, i), tag=i)
+            outcomes = [o async for o in batch.as_completed()]
+            late = batch.submit(req(voice_id, 9))
+            assert isinstance(await late, hg.TimedOut)
     assert all(isinstance(o, hg.TimedOut) for o in outcomes)
     assert sum(o.video_id is None for o in outcomes if isinstance(o, hg.TimedOut)) == 2
     assert fake.stats.jobs_created == 1
@@ -135,7 +119,7 @@ async def test_failures_are_outcomes(voice_id: str) -> None:
     """A failed render and a rejected request are Failed outcomes, not raises."""
     plan = JobPlan(render_seconds=0.02, fail=True)
     async with FakeHeyGen(job_plan=lambda _i, _b: plan) as fake:
-        async with make_client(fake) as client:
+        async with strict_client(fake) as client:
             async with client.batch() as batch:
                 rendered = batch.submit(req(voice_id), tag="render")
                 rejected = batch.submit(
@@ -158,7 +142,7 @@ async def test_failures_are_outcomes(voice_id: str) -> None:
 async def test_slow_consumer_pauses_admission(voice_id: str) -> None:
     """Unread outcomes beyond the buffer hold back new submissions."""
     async with FakeHeyGen(render_seconds=0.01, concurrency_limit=None) as fake:
-        async with make_client(fake) as client:
+        async with strict_client(fake) as client:
             async with client.batch(max_in_flight=2, outcome_buffer=2) as batch:
                 for i in range(12):
                     batch.submit(req(voice_id, i))
@@ -175,34 +159,37 @@ async def test_slow_consumer_pauses_admission(voice_id: str) -> None:
 async def test_block_exception_cancels_cleanly(voice_id: str) -> None:
     """An exception inside the block cancels jobs and leaves no tasks."""
     async with FakeHeyGen(render_seconds=30) as fake:
-        client = make_client(fake)
+        client = strict_client(fake)
+        handles: list[hg.JobHandle] = []
+
+        async def crash() -> None:
+            async with client.batch(max_in_flight=2) as batch:
+                handles.extend(batch.submit(req(voice_id, i)) for i in range(5))
+                while batch.stats().in_flight < 2:
+                    await asyncio.sleep(0.005)
+                raise RuntimeError("boom")
+
         async with client:
             with pytest.raises(RuntimeError, match="boom"):
-                async with client.batch(max_in_flight=2) as batch:
-                    handles = [batch.submit(req(voice_id, i)) for i in range(5)]
-                    while batch.stats().in_flight < 2:
-                        await asyncio.sleep(0.005)
-                    raise RuntimeError("boom")
-            assert all(not h.done() or h.outcome is None for h in handles)
-            assert client.scheduler_stats().watching == 0
-        assert not asyncio.all_tasks() - {asyncio.current_task()}
+                await crash()
+            assert len(handles) == 5
+            assert all(h.outcome is None for h in handles)
+            assert client._scheduler is not None
+            assert client._scheduler.watching == 0
+    assert not asyncio.all_tasks() - {asyncio.current_task()}
 
 
 async def test_image_paths_upload_once_per_content(
     tmp_path: Path, voice_id: str
 ) -> None:
     """Local images upload just before submission, once per distinct content."""
-    png = bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-    )
     paths = []
     for i in range(6):
         path = tmp_path / f"photo-{i}.png"
-        path.write_bytes(png if i % 2 else png + b"x" * i)
+        path.write_bytes(png(0) if i % 2 else png(i + 1))
         paths.append(path)
     async with FakeHeyGen(render_seconds=0.01, concurrency_limit=None) as fake:
-        async with make_client(fake) as client:
+        async with strict_client(fake) as client:
             async with client.batch(max_in_flight=3) as batch:
                 for i, path in enumerate(paths):
                     batch.submit(
@@ -218,13 +205,12 @@ async def test_image_paths_upload_once_per_content(
     assert stats.jobs_created == 6
 
 
-async def test_thousand_jobs_five_percent_failures() -> None:
+async def test_thousand_jobs_five_percent_failures(voice_id: str) -> None:
     """1,000 jobs with a 5% failure rate yield exactly 1,000 outcomes."""
     async with FakeHeyGen(
         render_seconds=(0.01, 0.05), failure_rate=0.05, concurrency_limit=100, seed=11
     ) as fake:
-        async with make_client(fake) as client:
-            voice_id = await first_voice(client)
+        async with strict_client(fake) as client:
             async with client.batch(max_in_flight=100) as batch:
                 for i in range(1000):
                     batch.submit(req(voice_id, i), tag=i)

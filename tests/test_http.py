@@ -373,7 +373,7 @@ async def test_shared_retry_after_delays_other_callers(
         Fault(kind="rate_limit", route="GET /v3/users/me", nth=(1,), retry_after=0.3)
     )
     first = asyncio.create_task(client.get_me())
-    while client._throttle.delay() == 0:  # noqa: ASYNC110 (its 429 has not landed)
+    while client._throttle.delay() == 0:
         await asyncio.sleep(0.002)
     started = time.monotonic()
     await client.get_voice(voice_id)

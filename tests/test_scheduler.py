@@ -3,48 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import AsyncIterator
 
 import pytest
 
 import heygen_async as hg
-
 from heygen_async.testing import FakeHeyGen, Fault, JobPlan
-
-
-FAST_RETRY = hg.RetryPolicy(wait_initial=0.001, wait_max=0.01)
-FAST_POLL = hg.PollPolicy.for_testing()
-
-
-def make_client(fake: FakeHeyGen, **kwargs: object) -> hg.Client:
-    """A strict client bound to *fake* with fast policies."""
-    options: dict[str, object] = {
-        "api_key": fake.api_key,
-        "base_url": fake.url,
-        "strict": True,
-        "retry": FAST_RETRY,
-        "poll": FAST_POLL,
-    }
-    options.update(kwargs)
-    return hg.Client(**options)  # type: ignore[arg-type]
-
-
-@pytest.fixture(name="voice_id")
-async def _voice_id(fake: FakeHeyGen) -> str:
-    async with make_client(fake) as client:
-        async for voice in client.iter_voices(language="English"):
-            return voice.id
-    raise AssertionError("the fake has no English voice")
-
-
-def req(voice_id: str, n: int = 0) -> hg.VideoRequest:
-    """A valid request for the fake's catalogue."""
-    return hg.VideoRequest(
-        image_url=f"https://example.com/person-{n}.jpg",
-        script=f"Hello number {n}!",
-        voice_id=voice_id,
-    )
+from tests.helpers import req, strict_client
 
 
 async def create_many(client: hg.Client, voice_id: str, n: int) -> list[str]:
@@ -63,11 +28,12 @@ async def _big_fake() -> AsyncIterator[FakeHeyGen]:
         yield fake
 
 
-async def test_many_waiters_share_bulk_calls(big_fake: FakeHeyGen) -> None:
+async def test_many_waiters_share_bulk_calls(
+    big_fake: FakeHeyGen, voice_id: str
+) -> None:
     """250 waiters cost bulk status calls of <=100 ids and one detail GET each."""
-    async with make_client(big_fake) as client:
-        voice = await anext(aiter(client.iter_voices()))
-        ids = await create_many(client, voice.id, 250)
+    async with strict_client(big_fake) as client:
+        ids = await create_many(client, voice_id, 250)
         videos = await asyncio.gather(*(client.wait_for_video(i) for i in ids))
     assert {v.id for v in videos} == set(ids)
     assert all(v.video_url for v in videos)
@@ -80,12 +46,11 @@ async def test_many_waiters_share_bulk_calls(big_fake: FakeHeyGen) -> None:
     assert statuses[200] < 250
 
 
-async def test_falls_back_to_single_gets_without_bulk_endpoint() -> None:
+async def test_falls_back_to_single_gets_without_bulk_endpoint(voice_id: str) -> None:
     """A 404 from the bulk endpoint switches the loop to single GETs."""
     async with FakeHeyGen(render_seconds=0.05, bulk_statuses=False) as fake:
-        async with make_client(fake) as client:
-            voice = await anext(aiter(client.iter_voices()))
-            ids = await create_many(client, voice.id, 5)
+        async with strict_client(fake) as client:
+            ids = await create_many(client, voice_id, 5)
             videos = await asyncio.gather(*(client.wait_for_video(i) for i in ids))
         assert all(v.status is hg.VideoStatus.COMPLETED for v in videos)
         stats = fake.stats
@@ -95,7 +60,7 @@ async def test_falls_back_to_single_gets_without_bulk_endpoint() -> None:
 
 async def test_render_creates_and_waits(fake: FakeHeyGen, voice_id: str) -> None:
     """render() returns the completed video with a downloadable URL."""
-    async with make_client(fake) as client:
+    async with strict_client(fake) as client:
         video = await client.render(req(voice_id))
     assert video.status is hg.VideoStatus.COMPLETED
     assert video.video_url is not None
@@ -108,7 +73,7 @@ async def test_failed_render_raises_with_video(voice_id: str) -> None:
         render_seconds=0.02, fail=True, failure_code=None, failure_message=None
     )
     async with FakeHeyGen(job_plan=lambda _i, _body: plan) as fake:
-        async with make_client(fake) as client:
+        async with strict_client(fake) as client:
             with pytest.raises(hg.VideoFailedError) as info:
                 await client.render(req(voice_id))
     assert info.value.video.status is hg.VideoStatus.FAILED
@@ -117,11 +82,10 @@ async def test_failed_render_raises_with_video(voice_id: str) -> None:
 
 async def test_deadline_raises_wait_timeout_with_id(voice_id: str) -> None:
     """Our deadline raises WaitTimeoutError carrying the id and last status."""
-    async with FakeHeyGen(render_seconds=30) as fake:
-        async with make_client(fake) as client:
-            created = await client.create_video(req(voice_id))
-            with pytest.raises(hg.WaitTimeoutError) as info:
-                await client.wait_for_video(created.id, deadline=0.05)
+    async with FakeHeyGen(render_seconds=30) as fake, strict_client(fake) as client:
+        created = await client.create_video(req(voice_id))
+        with pytest.raises(hg.WaitTimeoutError) as info:
+            await client.wait_for_video(created.id, deadline=0.05)
     assert info.value.video_id == created.id
     assert info.value.last_status in (
         hg.VideoStatus.PENDING,
@@ -131,11 +95,11 @@ async def test_deadline_raises_wait_timeout_with_id(voice_id: str) -> None:
 
 async def test_unknown_status_keeps_polling(voice_id: str) -> None:
     """A status the SDK does not know counts as in progress, not an error."""
-    async with FakeHeyGen(
-        render_seconds=0.1, in_progress_status="rendering_v9"
-    ) as fake:
-        async with make_client(fake) as client:
-            video = await client.render(req(voice_id))
+    async with (
+        FakeHeyGen(render_seconds=0.1, in_progress_status="rendering_v9") as fake,
+        strict_client(fake) as client,
+    ):
+        video = await client.render(req(voice_id))
     assert video.status is hg.VideoStatus.COMPLETED
 
 
@@ -146,7 +110,7 @@ async def test_shared_retry_after_pauses_every_caller(voice_id: str) -> None:
         kind="rate_limit", route="GET /v3/videos/statuses", nth=(1,), retry_after=pause
     )
     async with FakeHeyGen(render_seconds=0.5, faults=[fault]) as fake:
-        async with make_client(fake) as client:
+        async with strict_client(fake) as client:
             created = await client.create_video(req(voice_id))
             waiting = asyncio.create_task(client.wait_for_video(created.id))
             while fake.stats.responses.get("GET /v3/videos/statuses", {}).get(429) != 1:
@@ -161,7 +125,7 @@ async def test_shared_retry_after_pauses_every_caller(voice_id: str) -> None:
 async def test_cancelled_wait_leaves_no_tasks(voice_id: str) -> None:
     """Cancelling a waiter and closing the client leaves no task behind."""
     async with FakeHeyGen(render_seconds=30) as fake:
-        client = make_client(fake)
+        client = strict_client(fake)
         async with client:
             created = await client.create_video(req(voice_id))
             waiting = asyncio.create_task(client.wait_for_video(created.id))
@@ -169,14 +133,15 @@ async def test_cancelled_wait_leaves_no_tasks(voice_id: str) -> None:
             waiting.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await waiting
-        others = asyncio.all_tasks() - {asyncio.current_task()}
-        assert not others
+            assert client._scheduler is not None
+            assert client._scheduler.watching == 0
+    assert not asyncio.all_tasks() - {asyncio.current_task()}
 
 
 async def test_close_fails_pending_waits(voice_id: str) -> None:
     """Closing the client while a wait is pending fails it clearly."""
     async with FakeHeyGen(render_seconds=30) as fake:
-        client = make_client(fake)
+        client = strict_client(fake)
         async with client:
             created = await client.create_video(req(voice_id))
             waiting = asyncio.create_task(client.wait_for_video(created.id))
@@ -187,7 +152,7 @@ async def test_close_fails_pending_waits(voice_id: str) -> None:
 
 async def test_not_found_video_fails_after_grace(fake: FakeHeyGen) -> None:
     """An id the server never knew fails with NotFoundError, not a hang."""
-    async with make_client(fake) as client:
+    async with strict_client(fake) as client:
         with pytest.raises(hg.NotFoundError):
             await client.wait_for_video("v_does_not_exist")
 
@@ -201,7 +166,7 @@ async def test_poll_errors_are_retried_later(voice_id: str) -> None:
         nth=tuple(range(1, 9)),
     )
     async with FakeHeyGen(render_seconds=0.05, faults=[fault]) as fake:
-        async with make_client(fake, retry=hg.RetryPolicy(attempts=1)) as client:
+        async with strict_client(fake, retry=hg.RetryPolicy(attempts=1)) as client:
             video = await client.render(req(voice_id))
     assert video.status is hg.VideoStatus.COMPLETED
 
@@ -209,8 +174,8 @@ async def test_poll_errors_are_retried_later(voice_id: str) -> None:
 async def test_auth_error_during_poll_fails_waiters(voice_id: str) -> None:
     """A 401 while polling fails the wait instead of retrying forever."""
     async with FakeHeyGen(render_seconds=30) as fake:
-        async with make_client(fake) as client:
+        async with strict_client(fake) as client:
             created = await client.create_video(req(voice_id))
-        async with make_client(fake, api_key="wrong-key") as other:
+        async with strict_client(fake, api_key="wrong-key") as other:
             with pytest.raises(hg.AuthenticationError):
                 await other.wait_for_video(created.id)
