@@ -202,7 +202,19 @@ def machine_info() -> dict[str, Any]:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
+    import heygen_async
+
+    source = Path(heygen_async.__file__).resolve().parent
+    head = subprocess.run(
+        ["git", "-C", str(HERE), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     return {
+        "heygen_async_source": str(source),
+        "repo_head": head or None,
+        "pythonpath": os.environ.get("PYTHONPATH"),
         "cpu_model": cpu,
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],

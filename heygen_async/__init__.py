@@ -17,10 +17,11 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from . import exceptions
-from ._batch import Batch, BatchStats, JobHandle
+from . import exceptions, webhooks
+from ._batch import Batch
 from ._client import Client
 from ._config import PollPolicy, RetryPolicy, Timeouts
+from ._jobs import BatchStats, JobHandle
 from ._models import (
     Account,
     Asset,
@@ -37,8 +38,13 @@ from ._models import (
     Voice,
     VoiceSettings,
     Wallet,
+    WebhookEndpoint,
+    WebhookEventRecord,
+    WebhookEventType,
+    WebhookSecret,
 )
 from ._outcomes import Completed, Failed, Outcome, TimedOut
+from ._store import JobRecord, JobStore, MemoryStore, SQLiteStore
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -48,6 +54,7 @@ from .exceptions import (
     ConflictError,
     HeyGenError,
     InsufficientCreditError,
+    InvalidSignatureError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -85,7 +92,11 @@ __all__ = [
     "Failed",
     "HeyGenError",
     "InsufficientCreditError",
+    "InvalidSignatureError",
     "JobHandle",
+    "JobRecord",
+    "JobStore",
+    "MemoryStore",
     "NotFoundError",
     "Outcome",
     "PayloadTooLargeError",
@@ -96,6 +107,7 @@ __all__ = [
     "RequestTimeoutError",
     "ResponseValidationError",
     "RetryPolicy",
+    "SQLiteStore",
     "ServerError",
     "StatusItem",
     "TimedOut",
@@ -109,8 +121,13 @@ __all__ = [
     "VoiceSettings",
     "WaitTimeoutError",
     "Wallet",
+    "WebhookEndpoint",
+    "WebhookEventRecord",
+    "WebhookEventType",
+    "WebhookSecret",
     "exceptions",
     "testing",
+    "webhooks",
 ]
 
 

@@ -1,12 +1,14 @@
 """
-Many renders at once, within the account's concurrency cap.
+Many renders at once, within the account's concurrency cap, crash-safe.
 
 A :class:`Batch` queues requests, admits at most ``max_in_flight`` of them
 (HeyGen rejects creates over the account's cap with 429), hands each created
 video to the client's shared scheduler, and reports every job as an outcome in
 completion order. A 429 on create puts the job back at the head of the queue
 and lowers the limit (AIMD); ``insufficient_credit`` stops admission and
-reports the rest as failed without sending them.
+reports the rest as failed without sending them. Every step is written to a
+journal (:mod:`._store`) first, so a batch reopened on the same journal picks
+up where a crashed one stopped without paying for anything twice.
 """
 
 from __future__ import annotations
@@ -14,18 +16,19 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import enum
 import logging
-import uuid
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import _journal
 from ._config import PollPolicy
-from ._models import Video, VideoRequest, VideoStatus
+from ._jobs import BatchStats, JobHandle, Stage
+from ._models import Video, VideoRequest
 from ._outcomes import Completed, Failed, Outcome, TimedOut
+from ._store import JobRecord, JobStore, MemoryStore
 from .exceptions import (
     HeyGenError,
     InsufficientCreditError,
@@ -41,99 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("heygen_async.batch")
 
-
-class _Stage(enum.Enum):
-    QUEUED = "queued"
-    UPLOADING = "uploading"
-    SUBMITTING = "submitting"
-    IN_FLIGHT = "in_flight"
-    DONE = "done"
-
-
-@attrs.frozen(kw_only=True)
-class BatchStats:
-    """
-    A snapshot of a batch.
-
-    Attributes:
-        queued: Waiting for a slot.
-        uploading: Uploading a local image before submission.
-        submitting: Create request under way.
-        in_flight: Created and not yet finished.
-        completed: Finished with a video.
-        failed: Failed or refused.
-        timed_out: Past a deadline.
-        limit: The current in-flight limit (lowered by 429s, then regrown).
-        requests: HTTP requests the client made since the batch opened, by
-            route.
-    """
-
-    queued: int
-    uploading: int
-    submitting: int
-    in_flight: int
-    completed: int
-    failed: int
-    timed_out: int
-    limit: int
-    requests: Mapping[str, int]
-
-
-class JobHandle:
-    """
-    One submitted request. ``await handle`` gives its outcome.
-
-    Awaiting never raises for a failed render: the outcome says what happened.
-    Cancelling the awaiting task does not cancel the job.
-
-    Attributes:
-        request: What was submitted.
-        tag: The caller's label for it.
-        key: The ``Idempotency-Key`` minted for it, reused on every retry.
-        video_id: The HeyGen video id once created, else ``None``.
-        last_status: The last status seen, else ``None``.
-    """
-
-    __slots__ = (
-        "_future",
-        "_stage",
-        "key",
-        "last_status",
-        "request",
-        "tag",
-        "video_id",
-    )
-
-    def __init__(
-        self, request: VideoRequest, tag: Any, future: asyncio.Future[Outcome]
-    ) -> None:
-        self.request = request
-        self.tag = tag
-        self.key = f"heygen-async-{uuid.uuid4().hex}"
-        self.video_id: str | None = None
-        self.last_status: VideoStatus | None = None
-        self._future = future
-        self._stage = _Stage.QUEUED
-
-    def __repr__(self) -> str:
-        return (
-            f"<heygen_async.JobHandle tag={self.tag!r} video_id={self.video_id!r} "
-            f"stage={self._stage.value}>"
-        )
-
-    def done(self) -> bool:
-        """Whether the outcome is known."""
-        return self._future.done()
-
-    @property
-    def outcome(self) -> Outcome | None:
-        """The outcome if known, else ``None``."""
-        if self._future.done() and not self._future.cancelled():
-            return self._future.result()
-        return None
-
-    def __await__(self) -> Generator[Any, None, Outcome]:
-        return asyncio.shield(self._future).__await__()
+_KINDS = {Completed: "completed", Failed: "failed", TimedOut: "timed_out"}
 
 
 class Batch:
@@ -145,12 +56,13 @@ class Batch:
         async with client.batch(max_in_flight=10) as batch:
             for path in photos:
                 batch.submit(VideoRequest(image_path=path, script=s, voice_id=v),
-                             tag=path)
+                             tag=str(path))
             async for outcome in batch.as_completed():
                 ...
 
     Leaving the block waits for every job; leaving it with an exception
-    cancels what has not finished (HeyGen keeps rendering what it accepted).
+    cancels what has not finished (HeyGen keeps rendering what it accepted,
+    and a journal keeps track of it for the next run).
     """
 
     def __init__(
@@ -163,16 +75,16 @@ class Batch:
         poll: PollPolicy | None = None,
         max_uploads: int = 4,
         outcome_buffer: int = 100,
+        store: JobStore | None = None,
     ) -> None:
-        if max_in_flight < 1:
-            msg = f"max_in_flight must be >= 1; got {max_in_flight!r}"
-            raise ValueError(msg)
-        if max_uploads < 1:
-            msg = f"max_uploads must be >= 1; got {max_uploads!r}"
-            raise ValueError(msg)
-        if outcome_buffer < 1:
-            msg = f"outcome_buffer must be >= 1; got {outcome_buffer!r}"
-            raise ValueError(msg)
+        for name, value in (
+            ("max_in_flight", max_in_flight),
+            ("max_uploads", max_uploads),
+            ("outcome_buffer", outcome_buffer),
+        ):
+            if value < 1:
+                msg = f"{name} must be >= 1; got {value!r}"
+                raise ValueError(msg)
         if deadline is not None and deadline <= 0:
             msg = f"deadline must be > 0 or None; got {deadline!r}"
             raise ValueError(msg)
@@ -184,21 +96,29 @@ class Batch:
         self._poll = poll or scheduler.poll
         self._uploads = asyncio.Semaphore(max_uploads)
         self._outcome_buffer = outcome_buffer
+        self._store: JobStore = store if store is not None else MemoryStore()
+        self._run_id = ""
+        self._seq = 0
+        self._by_key: dict[str, JobHandle] = {}
+        self._occurrences: collections.Counter[str] = collections.Counter()
         self._queue: collections.deque[JobHandle] = collections.deque()
         self._jobs: list[JobHandle] = []
         self._watches: dict[JobHandle, Watch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: collections.deque[Outcome] = collections.deque()
+        self._writes: set[asyncio.Future[None]] = set()
+        self._outcomes: collections.deque[tuple[JobHandle, Outcome]] = (
+            collections.deque()
+        )
         self._changed = asyncio.Event()
         self._delivered = asyncio.Event()
-        self._counts = collections.Counter[_Stage]()
-        self._results = collections.Counter[str]()
+        self._counts: collections.Counter[Stage] = collections.Counter()
+        self._results: collections.Counter[str] = collections.Counter()
         self._occupied = 0
         self._consumers = 0
         self._halted: InsufficientCreditError | None = None
         self._deadline_at: float | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
-        self._requests_at_open: Mapping[str, int] = {}
+        self._requests_at_open: dict[str, int] = {}
         self._admitter: asyncio.Task[None] | None = None
         self._state = "new"
 
@@ -208,12 +128,16 @@ class Batch:
         if self._state != "new":
             msg = "a Batch can be entered only once"
             raise RuntimeError(msg)
-        self._state = "open"
+        self._state = "opening"
         loop = asyncio.get_running_loop()
         self._requests_at_open = self._client.request_counts()
+        self._run_id = await self._store.open()
         if self._deadline is not None:
             self._deadline_at = loop.time() + self._deadline
             self._deadline_timer = loop.call_at(self._deadline_at, self._expire)
+        self._state = "open"
+        for record in await self._store.load():
+            self._resume(record)
         self._admitter = loop.create_task(self._admit(), name="heygen_async.batch")
         return self
 
@@ -243,7 +167,12 @@ class Batch:
         Queue *request* and return its handle at once.
 
         The request is sent when a slot frees; its ``Idempotency-Key`` is
-        minted now and reused for every retry, so it is never paid twice.
+        minted now and reused for every retry, so it is never paid twice. On
+        a journal that already holds this request and tag (a resumed run),
+        the existing job's handle is returned instead of a new job.
+
+        Raises:
+            ValueError: A durable store was given a tag JSON cannot hold.
         """
         if self._state != "open":
             msg = "submit() needs an open batch: use 'async with client.batch()'"
@@ -251,17 +180,23 @@ class Batch:
         if not isinstance(request, VideoRequest):
             msg = f"submit() takes a VideoRequest; got {type(request).__name__}"
             raise TypeError(msg)
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        job = JobHandle(request, tag, future)
-        self._jobs.append(job)
+        ident = _journal.identity(request, tag, durable=self._store.durable)
+        key = _journal.job_key(self._run_id, ident, self._occurrences[ident])
+        self._occurrences[ident] += 1
+        if (known := self._by_key.get(key)) is not None:
+            return known
+        job = self._new_handle(request, tag, key)
+        record = JobRecord(
+            key=key, seq=self._seq, tag=tag, request=_journal.request_record(request)
+        )
+        self._seq += 1
+        job._recorded = self._write(self._store.add(record))
         if self._halted is not None:
             self._finish(job, Failed(error=self._halted, tag=tag, request=request))
-        elif self._deadline_at is not None and self._expired():
+        elif self._expired():
             self._finish(job, TimedOut(video_id=None, tag=tag, request=request))
         else:
-            self._queue.append(job)
-            self._counts[_Stage.QUEUED] += 1
-            self._changed.set()
+            self._enqueue(job)
         return job
 
     async def as_completed(self) -> AsyncIterator[Outcome]:
@@ -270,15 +205,17 @@ class Batch:
 
         Ends when every job submitted so far has been reported. While a
         consumer iterates, a full buffer of unread outcomes pauses admission
-        instead of growing memory.
+        instead of growing memory. An outcome counts as reported (and is not
+        yielded again by a resumed batch) once the consumer asks for the next.
         """
         self._consumers += 1
         try:
             while True:
                 while self._outcomes:
-                    outcome = self._outcomes.popleft()
+                    job, outcome = self._outcomes.popleft()
                     self._changed.set()
                     yield outcome
+                    self._update(job, reported=True)
                 if self._all_done():
                     return
                 self._delivered.clear()
@@ -289,17 +226,15 @@ class Batch:
 
     def stats(self) -> BatchStats:
         """Counts by stage and the requests made so far."""
-        now = self._client.request_counts()
-        requests = {
-            route: count - self._requests_at_open.get(route, 0)
-            for route, count in now.items()
-            if count - self._requests_at_open.get(route, 0)
-        }
+        requests = {}
+        for route, count in self._client.request_counts().items():
+            if made := count - self._requests_at_open.get(route, 0):
+                requests[route] = made
         return BatchStats(
-            queued=self._counts[_Stage.QUEUED],
-            uploading=self._counts[_Stage.UPLOADING],
-            submitting=self._counts[_Stage.SUBMITTING],
-            in_flight=self._counts[_Stage.IN_FLIGHT],
+            queued=self._counts[Stage.QUEUED],
+            uploading=self._counts[Stage.UPLOADING],
+            submitting=self._counts[Stage.SUBMITTING],
+            in_flight=self._counts[Stage.IN_FLIGHT],
             completed=self._results["completed"],
             failed=self._results["failed"],
             timed_out=self._results["timed_out"],
@@ -309,8 +244,53 @@ class Batch:
 
     @property
     def jobs(self) -> tuple[JobHandle, ...]:
-        """Every job submitted, in submission order."""
+        """Every job, resumed ones first, in submission order."""
         return tuple(self._jobs)
+
+    # -- journal --------------------------------------------------------
+
+    def _write(self, coro: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
+        """Run a journal write in the background, in order, never cancelled."""
+        task = asyncio.ensure_future(coro)
+        self._writes.add(task)
+        task.add_done_callback(self._write_done)
+        return task
+
+    def _write_done(self, task: asyncio.Future[None]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("heygen.journal_write_failed error=%s", error)
+
+    def _update(self, job: JobHandle, **changes: Any) -> None:
+        self._write(self._store.update(job.key, **changes))
+
+    def _new_handle(self, request: VideoRequest, tag: Any, key: str) -> JobHandle:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        job = JobHandle(request, tag, future, key=key)
+        self._jobs.append(job)
+        self._by_key[key] = job
+        return job
+
+    def _resume(self, record: JobRecord) -> None:
+        """Re-attach to a job an earlier run journaled."""
+        request = _journal.structure_request(record.request)
+        job = self._new_handle(request, record.tag, record.key)
+        self._seq = max(self._seq, record.seq + 1)
+        job.video_id = record.video_id
+        job.last_status = _journal.recorded_status(record)
+        outcome = _journal.recorded_outcome(record, request)
+        if outcome is not None:
+            self._finish(job, outcome, record=False, report=not record.reported)
+        elif record.video_id is not None:
+            self._occupied += 1
+            self._move(job, Stage.IN_FLIGHT)
+            self._watch(job, record.video_id)
+        else:
+            if record.asset_id is not None and request.image_path is not None:
+                job._resolved = attrs.evolve(
+                    request, image_path=None, image_asset_id=record.asset_id
+                )
+            self._enqueue(job)
 
     # -- admission ------------------------------------------------------
 
@@ -321,13 +301,19 @@ class Batch:
         return not self._outcomes and self._jobs_done()
 
     def _expired(self) -> bool:
-        loop = asyncio.get_running_loop()
-        return self._deadline_at is not None and loop.time() >= self._deadline_at
+        if self._deadline_at is None:
+            return False
+        return asyncio.get_running_loop().time() >= self._deadline_at
 
     def _may_admit(self) -> bool:
         if not self._queue or self._occupied >= int(self._limit):
             return False
         return not (self._consumers and len(self._outcomes) >= self._outcome_buffer)
+
+    def _enqueue(self, job: JobHandle) -> None:
+        self._queue.append(job)
+        self._counts[Stage.QUEUED] += 1
+        self._changed.set()
 
     async def _admit(self) -> None:
         loop = asyncio.get_running_loop()
@@ -338,16 +324,17 @@ class Batch:
                 self._changed.clear()
                 await self._changed.wait()
             job = self._queue.popleft()
-            self._move(job, _Stage.SUBMITTING)
+            self._move(job, Stage.SUBMITTING)
             self._occupied += 1
             task = loop.create_task(self._submit(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _move(self, job: JobHandle, stage: _Stage) -> None:
-        self._counts[job._stage] -= 1
+    def _move(self, job: JobHandle, stage: Stage) -> None:
+        if job._stage is not Stage.DONE:
+            self._counts[job._stage] -= 1
         job._stage = stage
-        if stage is not _Stage.DONE:
+        if stage is not Stage.DONE:
             self._counts[stage] += 1
 
     def _release(self) -> None:
@@ -355,13 +342,17 @@ class Batch:
         self._changed.set()
 
     async def _submit(self, job: JobHandle) -> None:
-        request = job.request
         try:
+            if job._recorded is not None:
+                await asyncio.shield(job._recorded)
+            request = job._resolved or job.request
             if request.image_path is not None:
-                self._move(job, _Stage.UPLOADING)
+                self._move(job, Stage.UPLOADING)
                 async with self._uploads:
                     request = await self._client._resolve_request(request)
-                self._move(job, _Stage.SUBMITTING)
+                job._resolved = request
+                self._update(job, asset_id=request.image_asset_id)
+                self._move(job, Stage.SUBMITTING)
             created = await self._client._create(
                 request, idempotency_key=job.key, retry_on_rate_limit=False
             )
@@ -380,25 +371,29 @@ class Batch:
             return
         job.video_id = created.id
         job.last_status = created.status
-        self._move(job, _Stage.IN_FLIGHT)
+        self._update(job, video_id=created.id, status=created.status.value)
+        self._move(job, Stage.IN_FLIGHT)
+        self._watch(job, created.id)
+
+    def _watch(self, job: JobHandle, video_id: str) -> None:
         deadline = None
         if self._poll.deadline is not None:
             deadline = asyncio.get_running_loop().time() + self._poll.deadline
         if self._deadline_at is not None:
             deadline = min(deadline or self._deadline_at, self._deadline_at)
         watch = self._scheduler.watch(
-            created.id, policy=self._poll, deadline=deadline, owner=self
+            video_id, policy=self._poll, deadline=deadline, owner=self
         )
         self._watches[job] = watch
         watch.future.add_done_callback(lambda f: self._on_watch_done(job, f))
 
     def _on_rate_limited(self, job: JobHandle) -> None:
-        accepted = self._counts[_Stage.IN_FLIGHT]
+        accepted = self._counts[Stage.IN_FLIGHT]
         self._limit = max(1.0, float(accepted) if accepted else self._limit / 2)
         log.info(
             "heygen.admission_limited limit=%d accepted=%d", int(self._limit), accepted
         )
-        self._move(job, _Stage.QUEUED)
+        self._move(job, Stage.QUEUED)
         self._queue.appendleft(job)
         self._release()
 
@@ -427,15 +422,12 @@ class Batch:
         outcome: Outcome
         if error is None:
             video = future.result()
-            job.last_status = video.status
             outcome = Completed(video=video, tag=job.tag, request=job.request)
         elif isinstance(error, VideoFailedError):
-            job.last_status = error.video.status
             outcome = Failed(
                 error=error, video=error.video, tag=job.tag, request=job.request
             )
         elif isinstance(error, WaitTimeoutError):
-            job.last_status = error.last_status
             outcome = TimedOut(
                 video_id=error.video_id,
                 last_status=error.last_status,
@@ -448,17 +440,30 @@ class Batch:
             raise error
         self._finish(job, outcome)
 
-    def _finish(self, job: JobHandle, outcome: Outcome) -> None:
-        self._move(job, _Stage.DONE)
-        kind = {Completed: "completed", Failed: "failed", TimedOut: "timed_out"}
-        self._results[kind[type(outcome)]] += 1
+    def _finish(
+        self,
+        job: JobHandle,
+        outcome: Outcome,
+        *,
+        record: bool = True,
+        report: bool = True,
+    ) -> None:
+        self._move(job, Stage.DONE)
+        self._results[_KINDS[type(outcome)]] += 1
+        if isinstance(outcome, Completed | Failed) and outcome.video is not None:
+            job.last_status = outcome.video.status
+        elif isinstance(outcome, TimedOut):
+            job.last_status = outcome.last_status
         job._future.set_result(outcome)
-        self._outcomes.append(outcome)
+        if record:
+            self._update(job, **_journal.outcome_changes(outcome))
+        if report:
+            self._outcomes.append((job, outcome))
         self._delivered.set()
         self._changed.set()
 
     async def _shutdown(self) -> None:
-        """Stop admitting, cancel what is left, leave no task behind."""
+        """Stop admitting, cancel what is left, flush the journal."""
         self._state = "closed"
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
@@ -474,3 +479,6 @@ class Batch:
         for job in self._jobs:
             if not job.done():
                 job._future.cancel()
+        while pending := [w for w in self._writes if not w.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._store.close()

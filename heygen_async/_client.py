@@ -37,7 +37,9 @@ from ._models import (
     Voice,
 )
 from ._scheduler import Scheduler
+from ._store import JobStore
 from ._uploads import Payload, load
+from ._webhook_endpoints import WebhookMethods
 from .exceptions import AvatarFailedError, WaitTimeoutError
 
 
@@ -46,7 +48,7 @@ __all__ = ["Client"]
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.-]{1,255}")
 
 
-class Client(ClientBase):
+class Client(WebhookMethods, ClientBase):
     """
     An asyncio client for HeyGen's v3 image-to-video API.
 
@@ -466,6 +468,7 @@ class Client(ClientBase):
         poll: PollPolicy | None = None,
         max_uploads: int = 4,
         outcome_buffer: int = 100,
+        store: JobStore | None = None,
     ) -> Batch:
         """
         Render many videos with at most *max_in_flight* running at once.
@@ -482,6 +485,10 @@ class Client(ClientBase):
             max_uploads: Local images uploaded at once.
             outcome_buffer: Unread outcomes that pause admission while
                 someone iterates :meth:`Batch.as_completed`.
+            store: The job journal. A :class:`SQLiteStore` makes the batch
+                resumable after a crash: open a batch on the same file and
+                it re-attaches to every job without paying twice. Defaults
+                to a fresh :class:`MemoryStore`.
         """
         return Batch(
             self,
@@ -491,6 +498,7 @@ class Client(ClientBase):
             poll=poll,
             max_uploads=max_uploads,
             outcome_buffer=outcome_buffer,
+            store=store,
         )
 
     # -- helpers ----------------------------------------------------------

@@ -14,8 +14,9 @@ deploy must not break an installed SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -32,11 +33,18 @@ from ._models import (
     VideoRequest,
     VideoStatus,
     Voice,
+    WebhookEndpoint,
 )
 from .exceptions import ResponseValidationError
 
 
-__all__ = ["WireConverter", "make_converter", "photo_avatar_body"]
+__all__ = [
+    "WireConverter",
+    "make_converter",
+    "make_record_converter",
+    "photo_avatar_body",
+    "webhook_endpoint_body",
+]
 
 T = TypeVar("T")
 
@@ -47,6 +55,7 @@ _RENAMES: Mapping[type, Mapping[str, str]] = {
     StatusItem: {"id": "video_id"},
     Voice: {"id": "voice_id"},
     PhotoAvatar: {"group": "avatar_group", "look": "avatar_item"},
+    WebhookEndpoint: {"id": "endpoint_id"},
 }
 
 # ``POST /v3/assets`` answers with ``asset_id``; ``GET /v3/assets/{id}`` with
@@ -123,6 +132,23 @@ def photo_avatar_body(
         msg = "a photo avatar needs image_url or image_asset_id"
         raise ValueError(msg)
     return {"type": "photo", "name": name, "file": image}
+
+
+def webhook_endpoint_body(
+    *,
+    url: str | None = None,
+    events: Sequence[str] | None = None,
+    entity_id: str | None = None,
+) -> dict[str, Any]:
+    """A ``POST``/``PATCH /v3/webhooks/endpoints`` body: only what was given."""
+    body: dict[str, Any] = {}
+    if url is not None:
+        body["url"] = url
+    if events is not None:
+        body["events"] = list(events)
+    if entity_id is not None:
+        body["entity_id"] = entity_id
+    return body
 
 
 def _overrides(cl: type[Any]) -> dict[str, Any]:
@@ -279,3 +305,21 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
 def _unstructure_datetime(value: datetime) -> int | float:
     stamp = value.timestamp()
     return int(stamp) if value.microsecond == 0 else stamp
+
+
+def make_record_converter() -> cattrs.Converter:
+    """
+    Build the converter for the job journal (Python names, not wire names).
+
+    A journal keeps what the *user* asked for, ``image_path`` included, so a
+    resumed run rebuilds the same :class:`VideoRequest`; it must not depend on
+    how HeyGen spells the request today.
+    """
+    conv = cattrs.Converter(omit_if_default=True)
+    conv.register_unstructure_hook(Path, str)
+    conv.register_structure_hook(Path, lambda value, _: Path(value))
+    conv.register_structure_hook(VideoStatus, lambda value, _: VideoStatus(value))
+    conv.register_unstructure_hook(VideoStatus, lambda status: status.value)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    return conv

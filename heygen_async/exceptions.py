@@ -78,7 +78,19 @@ class InvalidSignatureError(HeyGenError, ValueError):
     missing, malformed or wrong for every secret, the timestamp is missing or
     malformed where one is required, or it lies outside the tolerance (stale
     or future-dated). Answer such a delivery with a 4xx.
+
+    Attributes:
+        reason: ``"missing_signature"``, ``"missing_timestamp"``,
+            ``"malformed_timestamp"``, ``"stale"``, ``"future"`` or
+            ``"mismatch"`` (no secret produces the signature).
     """
+
+    def __init__(self, message: str, reason: str = "mismatch") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.reason))
 
 
 class APIError(HeyGenError):

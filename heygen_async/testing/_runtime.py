@@ -33,6 +33,7 @@ from ._state import (
 from ._stats import FakeStats, StatsRecorder
 from ._validate import Lookups
 from ._voices import find_voice
+from ._webhooks import WebhookHub
 from ._wire import ApiError, invalid
 
 
@@ -75,6 +76,7 @@ class Runtime:
         self.clock: Callable[[], float] = time.monotonic
         self.wall_offset = time.time() - time.monotonic()
         self.base_url = ""
+        self.webhooks = WebhookHub(self)
         self.lookups = Lookups(
             voice_exists=lambda voice_id: find_voice(voice_id) is not None,
             asset_type=self._asset_type,
@@ -94,6 +96,13 @@ class Runtime:
     def unix(self, mono: float) -> float:
         """Wall-clock unix seconds for monotonic time *mono*."""
         return mono + self.wall_offset
+
+    def media_url(self, video_id: str, suffix: str) -> str:
+        """A presigned URL for one of a video's files, valid for ``url_ttl``."""
+        name = f"{video_id}.{suffix}"
+        expires = f"{self.unix(self.now()) + self.fake.url_ttl:.3f}"
+        signature = self.signer.sign(name, expires)
+        return f"{self.base_url}/_fake/media/{name}?expires={expires}&sig={signature}"
 
     def stats(self) -> FakeStats:
         """A snapshot of the counters."""

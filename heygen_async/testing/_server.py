@@ -29,6 +29,7 @@ from ._runtime import CURRENT, RequestState, Runtime
 from ._state import FakeVideo, JobPlan
 from ._stats import FakeStats
 from ._video_routes import VideoRoutes
+from ._webhook_routes import WebhookRoutes
 from ._wire import ApiError, default_code, error_response, rate_limited
 
 
@@ -40,7 +41,9 @@ JobPlanner = Callable[[int, Mapping[str, Any]], JobPlan]
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 ROUTES: frozenset[str] = frozenset(
     f"{method} {path}"
-    for method, path, _ in VideoRoutes.ROUTES + LibraryRoutes.ROUTES
+    for method, path, _ in VideoRoutes.ROUTES
+    + LibraryRoutes.ROUTES
+    + WebhookRoutes.ROUTES
     if path.startswith("/v3/")
 )
 
@@ -122,6 +125,15 @@ class FakeHeyGen:
     *url_ttl* seconds after they are minted. A photo avatar trains for
     *avatar_training_seconds*; one named ``"fail"`` fails training.
 
+    Webhooks: endpoints registered through ``/v3/webhooks/endpoints`` (and a
+    video's own ``callback_url``) receive ``avatar_video.success`` /
+    ``avatar_video.fail`` when a job ends, signed with the endpoint's
+    ``whsec_`` secret. A receiver that fails is retried *webhook_attempts*
+    times, *webhook_retry_base* seconds apart and doubling, each attempt
+    timing out after *webhook_timeout*. *webhook_delay* makes every delivery
+    late by that many seconds; *webhook_duplicate_rate* and
+    *webhook_drop_rate* send a share of them twice or never (seeded).
+
     Attributes:
         credits: Remaining credits (``None``: unlimited); decreases as videos
             are created.
@@ -154,6 +166,14 @@ class FakeHeyGen:
     job_plan: JobPlanner | None = None
     faults: tuple[Fault, ...] = attrs.field(default=(), converter=_fault_tuple)
     seed: int = 0
+    webhook_attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    webhook_retry_base: float = attrs.field(default=0.5, validator=_rate)
+    webhook_timeout: float = attrs.field(
+        default=10.0, validator=attrs.validators.gt(0.0)
+    )
+    webhook_delay: float = attrs.field(default=0.0, validator=_rate)
+    webhook_duplicate_rate: float = attrs.field(default=0.0, validator=_fraction)
+    webhook_drop_rate: float = attrs.field(default=0.0, validator=_fraction)
     _runtime: Runtime = attrs.field(init=False, repr=False)
     _runner: web.AppRunner | None = attrs.field(init=False, default=None, repr=False)
     _closed: bool = attrs.field(init=False, default=False, repr=False)
@@ -177,6 +197,7 @@ class FakeHeyGen:
         )
         VideoRoutes(self._runtime).register(app)
         LibraryRoutes(self._runtime).register(app)
+        WebhookRoutes(self._runtime).register(app)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -192,6 +213,7 @@ class FakeHeyGen:
     async def aclose(self) -> None:
         """Stop serving; safe to call more than once."""
         self._closed = True
+        await self._runtime.webhooks.aclose()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()

@@ -33,6 +33,10 @@ class FakeStats:
         in_flight: Unfinished jobs now.
         faults_injected: Faults that struck.
         uploads: Assets uploaded.
+        webhooks_attempted: Webhook POSTs sent, retries and duplicates included.
+        webhooks_delivered: Deliveries a receiver acknowledged with a 2xx.
+        webhooks_failed: Deliveries given up after the last attempt failed.
+        webhooks_dropped: Deliveries lost on purpose (``webhook_drop_rate``).
     """
 
     requests: Mapping[str, int] = attrs.field(factory=dict)
@@ -44,6 +48,10 @@ class FakeStats:
     in_flight: int = 0
     faults_injected: int = 0
     uploads: int = 0
+    webhooks_attempted: int = 0
+    webhooks_delivered: int = 0
+    webhooks_failed: int = 0
+    webhooks_dropped: int = 0
 
     @property
     def total_requests(self) -> int:
@@ -65,6 +73,10 @@ class FakeStats:
             "in_flight": self.in_flight,
             "faults_injected": self.faults_injected,
             "uploads": self.uploads,
+            "webhooks_attempted": self.webhooks_attempted,
+            "webhooks_delivered": self.webhooks_delivered,
+            "webhooks_failed": self.webhooks_failed,
+            "webhooks_dropped": self.webhooks_dropped,
         }
 
 
@@ -79,6 +91,10 @@ class StatsRecorder:
         self.idempotent_replays = 0
         self.peak_in_flight = 0
         self.uploads = 0
+        self.webhooks_attempted = 0
+        self.webhooks_delivered = 0
+        self.webhooks_failed = 0
+        self.webhooks_dropped = 0
 
     def job_created(self, *, duplicate: bool, in_flight: int) -> None:
         """Count one created video."""
@@ -98,4 +114,8 @@ class StatsRecorder:
             in_flight=in_flight,
             faults_injected=faults_injected,
             uploads=self.uploads,
+            webhooks_attempted=self.webhooks_attempted,
+            webhooks_delivered=self.webhooks_delivered,
+            webhooks_failed=self.webhooks_failed,
+            webhooks_dropped=self.webhooks_dropped,
         )

@@ -100,6 +100,7 @@ class VideoRoutes:
             fake.credits -= 1
         duplicate = rt.videos.add(video)
         rt.recorder.job_created(duplicate=duplicate, in_flight=rt.videos.in_flight(now))
+        rt.webhooks.job_created(video)
         return data_response(
             {
                 "video_id": video.id,
@@ -154,11 +155,7 @@ class VideoRoutes:
         )
 
     def _media_url(self, video: FakeVideo, suffix: str) -> str:
-        rt = self.rt
-        name = f"{video.id}.{suffix}"
-        expires = f"{rt.unix(rt.now()) + rt.fake.url_ttl:.3f}"
-        signature = rt.signer.sign(name, expires)
-        return f"{rt.base_url}/_fake/media/{name}?expires={expires}&sig={signature}"
+        return self.rt.media_url(video.id, suffix)
 
     def video_json(self, video: FakeVideo, now: float) -> dict[str, Any]:
         """The ``GET /v3/videos/{id}`` form, with freshly minted URLs."""

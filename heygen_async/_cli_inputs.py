@@ -1,0 +1,475 @@
+"""
+What ``heygen-async render`` renders: photos, folders, globs and manifests.
+
+Everything is read and checked here, before a single request is sent: each
+input becomes a :class:`Job` holding a validated
+:class:`~heygen_async.VideoRequest`, a stable tag (the batch journal matches
+jobs across runs by request and tag) and a safe, unique output file name. Any
+problem is an :class:`InputError` naming the file or manifest line, and the
+command exits 2 having paid for nothing.
+
+A manifest is a CSV file (one header row) or JSON Lines (one object per
+line). Keys are :class:`~heygen_async.VideoRequest` fields; nested ones are
+written ``voice_settings.speed`` or given as a JSON object
+(``{"speed": 1.1}``). ``image_path`` is relative to the manifest's folder and
+``name`` sets the output file name. Empty cells are filled from the command
+line options.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._config import MAX_UPLOAD_BYTES
+from ._models import Background, Caption, VideoRequest, VoiceSettings
+from ._uploads import IMAGE_TYPES, sniff_mime
+
+
+__all__ = [
+    "Defaults",
+    "InputError",
+    "Job",
+    "collect",
+    "safe_name",
+    "unique_names",
+]
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
+MANIFEST_SUFFIXES = frozenset({".csv", ".jsonl", ".ndjson"})
+_MAX_ERRORS = 20
+_NESTED: Mapping[str, tuple[type[Any], Mapping[str, type]]] = {
+    "voice_settings": (
+        VoiceSettings,
+        {"speed": float, "pitch": float, "volume": float, "locale": str},
+    ),
+    "background": (
+        Background,
+        {"color": str, "image_url": str, "image_asset_id": str},
+    ),
+    "caption": (Caption, {"file_format": str, "style": str}),
+}
+_SCALARS: Mapping[str, type] = {
+    "image_url": str,
+    "image_asset_id": str,
+    "image_path": str,
+    "avatar_id": str,
+    "script": str,
+    "voice_id": str,
+    "audio_url": str,
+    "audio_asset_id": str,
+    "title": str,
+    "resolution": str,
+    "aspect_ratio": str,
+    "remove_background": bool,
+    "callback_url": str,
+    "callback_id": str,
+    "motion_prompt": str,
+    "expressiveness": str,
+    "fit": str,
+    "output_format": str,
+}
+_EXTRA_COLUMNS = frozenset({"name"})
+_SPEECH = ("script", "audio_url", "audio_asset_id")
+_TRUE = frozenset({"1", "true", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "no", "n", "off"})
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{n}" for n in range(1, 10)}
+    | {f"lpt{n}" for n in range(1, 10)}
+)
+
+
+class InputError(ValueError):
+    """An input the CLI cannot use; the message names the file or line."""
+
+
+@attrs.frozen(kw_only=True)
+class Defaults:
+    """
+    Request fields from the command line, for inputs that leave them empty.
+
+    *title* may contain ``{name}``, replaced by the input's name.
+    """
+
+    script: str | None = None
+    voice_id: str | None = None
+    audio_url: str | None = None
+    title: str | None = None
+    resolution: str | None = None
+    aspect_ratio: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Job:
+    """
+    One video to render.
+
+    Attributes:
+        tag: Stable label, also the batch tag: the photo path as given, or
+            ``manifest.csv#name``.
+        request: The validated request.
+        name: The output file name (safe and unique), e.g. ``ada.mp4``.
+        where: Where it came from, for messages.
+    """
+
+    tag: str
+    request: VideoRequest
+    name: str
+    where: str
+
+
+@attrs.frozen
+class _Draft:
+    tag: str
+    fields: dict[str, Any]
+    stem: str
+    where: str
+
+
+def collect(
+    inputs: Sequence[str], defaults: Defaults, *, cwd: Path | None = None
+) -> list[Job]:
+    """
+    Turn command-line inputs into jobs, checking everything first.
+
+    Raises:
+        InputError: Any input is missing, unreadable, not a PNG/JPEG, or a
+            manifest row is invalid; every problem found is listed.
+    """
+    base = cwd or Path.cwd()
+    if not inputs:
+        msg = "nothing to render: pass photos, folders, globs or a manifest"
+        raise InputError(msg)
+    errors: list[str] = []
+    drafts: list[_Draft] = []
+    seen: set[Path] = set()
+    for raw in inputs:
+        try:
+            for draft in _expand(raw, base):
+                key = (base / draft.tag).resolve() if "#" not in draft.tag else None
+                if key is not None and key in seen:
+                    continue  # the same photo via a folder and a glob
+                if key is not None:
+                    seen.add(key)
+                drafts.append(draft)
+        except InputError as exc:
+            errors.append(str(exc))
+    jobs: list[Job] = []
+    if not errors:
+        stems = [d.stem for d in drafts]
+        names = unique_names(stems, [_suffix(d.fields) for d in drafts])
+        for draft, name in zip(drafts, names, strict=True):
+            try:
+                request = _request(draft, defaults)
+            except InputError as exc:
+                errors.append(str(exc))
+                continue
+            jobs.append(
+                Job(tag=draft.tag, request=request, name=name, where=draft.where)
+            )
+    if errors:
+        shown = errors[:_MAX_ERRORS]
+        if len(errors) > _MAX_ERRORS:
+            shown.append(f"... and {len(errors) - _MAX_ERRORS} more problems")
+        raise InputError("\n".join(shown))
+    return jobs
+
+
+def _expand(raw: str, base: Path) -> Iterator[_Draft]:
+    path = base / raw
+    if path.is_dir():
+        found = sorted(
+            entry
+            for entry in path.iterdir()
+            if entry.suffix.lower() in IMAGE_SUFFIXES
+            and entry.is_file()
+            and not entry.name.startswith(".")
+        )
+        if not found:
+            msg = f"{raw}: no PNG or JPEG files in this folder"
+            raise InputError(msg)
+        for entry in found:
+            yield _photo(os.path.join(raw, entry.name), base)
+        return
+    if path.suffix.lower() in MANIFEST_SUFFIXES:
+        yield from _manifest(raw, path)
+        return
+    if not path.exists() and glob.has_magic(raw):  # type: ignore[attr-defined]
+        matches = sorted(
+            match
+            for match in glob.glob(raw, root_dir=base, recursive=True)
+            if Path(match).suffix.lower() in IMAGE_SUFFIXES
+        )
+        if not matches:
+            msg = f"{raw}: no PNG or JPEG files match this pattern"
+            raise InputError(msg)
+        for match in matches:
+            yield _photo(match, base)
+        return
+    yield _photo(raw, base)
+
+
+def _photo(raw: str, base: Path) -> _Draft:
+    tag = os.path.normpath(raw)
+    check_image(base / raw, tag)
+    return _Draft(
+        tag=tag, fields={"image_path": base / raw}, stem=Path(raw).stem, where=tag
+    )
+
+
+def check_image(path: Path, label: str) -> None:
+    """Raise :class:`InputError` unless *path* is a readable PNG or JPEG."""
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        kind = f"{suffix} files" if suffix else "files without an extension"
+        msg = f"{label}: unsupported image type ({kind}); use PNG or JPEG"
+        raise InputError(msg)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            head = file.read(16)
+    except FileNotFoundError:
+        msg = f"{label}: no such file"
+        raise InputError(msg) from None
+    except OSError as exc:
+        msg = f"{label}: cannot read it ({exc.strerror or exc})"
+        raise InputError(msg) from None
+    if size > MAX_UPLOAD_BYTES:
+        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+        msg = f"{label}: {size} bytes is over the {limit} MiB upload limit"
+        raise InputError(msg)
+    if sniff_mime(head) not in IMAGE_TYPES:
+        msg = f"{label}: not a PNG or JPEG file (its content says otherwise)"
+        raise InputError(msg)
+
+
+# -- manifests ---------------------------------------------------------------
+
+
+def _manifest(raw: str, path: Path) -> Iterator[_Draft]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        msg = f"{raw}: no such file"
+        raise InputError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{raw}: cannot read it ({exc})"
+        raise InputError(msg) from None
+    rows = _csv_rows(raw, text) if path.suffix.lower() == ".csv" else _jsonl(raw, text)
+    errors: list[str] = []
+    drafts: list[_Draft] = []
+    for line, row in rows:
+        where = f"{raw} line {line}"
+        try:
+            drafts.append(_row(row, where, raw, path.parent))
+        except InputError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise InputError("\n".join(errors))
+    if not drafts:
+        msg = f"{raw}: the manifest has no rows"
+        raise InputError(msg)
+    yield from drafts
+
+
+def _csv_rows(raw: str, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    for row in reader:
+        if None in row:
+            msg = f"{raw} line {reader.line_num}: more cells than header columns"
+            raise InputError(msg)
+        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        if any(cells.values()):
+            yield reader.line_num, {k: v for k, v in cells.items() if v}
+
+
+def _jsonl(raw: str, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            msg = f"{raw} line {number}: not valid JSON ({exc.args[0]})"
+            raise InputError(msg) from None
+        if not isinstance(row, dict):
+            msg = f"{raw} line {number}: expected a JSON object"
+            raise InputError(msg)
+        yield number, {k: v for k, v in row.items() if v not in (None, "")}
+
+
+def _row(row: Mapping[str, Any], where: str, raw: str, folder: Path) -> _Draft:
+    fields: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in row.items():
+        head, dot, sub = key.partition(".")
+        if head in _NESTED and dot:
+            kinds = _NESTED[head][1]
+            if sub not in kinds:
+                msg = f"{where}: unknown column {key!r}"
+                raise InputError(msg)
+            nested.setdefault(head, {})[sub] = _coerce(value, kinds[sub], key, where)
+        elif head in _NESTED:
+            nested.setdefault(head, {}).update(_object(value, key, where))
+        elif key in _SCALARS or key in _EXTRA_COLUMNS:
+            fields[key] = _coerce(value, _SCALARS.get(key, str), key, where)
+        else:
+            known = ", ".join(sorted({*_SCALARS, *_NESTED, *_EXTRA_COLUMNS}))
+            msg = f"{where}: unknown column {key!r} (known: {known})"
+            raise InputError(msg)
+    for head, values in nested.items():
+        cls, kinds = _NESTED[head]
+        unknown = sorted(set(values) - set(kinds))
+        if unknown:
+            msg = f"{where}: unknown {head} key(s) {', '.join(unknown)}"
+            raise InputError(msg)
+        values = {k: _coerce(v, kinds[k], f"{head}.{k}", where) for k, v in values.items()}
+        try:
+            fields[head] = cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where}: {exc}") from None
+    name = fields.pop("name", None)
+    image = fields.get("image_path")
+    if image is not None:
+        path = Path(image) if Path(image).is_absolute() else folder / image
+        check_image(path, f"{where}: {image}")
+        fields["image_path"] = path
+    reference = (
+        name
+        or image
+        or fields.get("image_url")
+        or fields.get("image_asset_id")
+        or fields.get("avatar_id")
+        or where.rsplit(" ", 1)[-1]
+    )
+    stem = name or _stem_of(str(reference)) or fields.get("title") or "video"
+    return _Draft(tag=f"{raw}#{reference}", fields=fields, stem=stem, where=where)
+
+
+def _object(value: Any, key: str, where: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            msg = f"{where}: column {key!r} must be a JSON object, e.g. {{\"speed\": 1.1}}"
+            raise InputError(msg) from None
+    if not isinstance(value, dict):
+        msg = f"{where}: {key!r} must be an object"
+        raise InputError(msg)
+    return value
+
+
+def _coerce(value: Any, kind: type, key: str, where: str) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        msg = f"{where}: {key} must be true or false; got {value!r}"
+        raise InputError(msg)
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        try:
+            return float(str(value))
+        except ValueError:
+            msg = f"{where}: {key} must be a number; got {value!r}"
+            raise InputError(msg) from None
+    if not isinstance(value, str):
+        msg = f"{where}: {key} must be text; got {value!r}"
+        raise InputError(msg)
+    return value
+
+
+def _stem_of(reference: str) -> str:
+    tail = reference.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return Path(tail).stem
+
+
+# -- requests -----------------------------------------------------------------
+
+
+def _request(draft: _Draft, defaults: Defaults) -> VideoRequest:
+    fields = dict(draft.fields)
+    where = draft.where
+    if not any(fields.get(k) is not None for k in _SPEECH):
+        if defaults.script is not None:
+            fields["script"] = defaults.script
+        elif defaults.audio_url is not None:
+            fields["audio_url"] = defaults.audio_url
+        else:
+            msg = (
+                f"{where}: nothing to say: pass --script, --script-file or "
+                "--audio-url (or a script / audio_url column)"
+            )
+            raise InputError(msg)
+    if fields.get("script") is not None and not fields.get("voice_id"):
+        if defaults.voice_id is None:
+            msg = (
+                f"{where}: a script needs a voice: pass --voice-id or add a "
+                "voice_id column (list voices with 'heygen-async voices')"
+            )
+            raise InputError(msg)
+        fields["voice_id"] = defaults.voice_id
+    for key in ("resolution", "aspect_ratio"):
+        if fields.get(key) is None and getattr(defaults, key) is not None:
+            fields[key] = getattr(defaults, key)
+    if fields.get("title") is None:
+        template = defaults.title if defaults.title is not None else "{name}"
+        fields["title"] = template.replace("{name}", draft.stem)
+    try:
+        return VideoRequest(**fields)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def _suffix(fields: Mapping[str, Any]) -> str:
+    return ".webm" if fields.get("output_format") == "webm" else ".mp4"
+
+
+# -- file names ----------------------------------------------------------------
+
+
+def safe_name(stem: str, *, max_length: int = 80) -> str:
+    """
+    A file-name stem that is safe on every platform, from untrusted *stem*.
+
+    Letters are folded to ASCII, anything outside ``[A-Za-z0-9._-]`` becomes
+    ``_``, leading dots and reserved device names are avoided, and the
+    length is capped. Never empty.
+    """
+    folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    cleaned = _UNSAFE.sub("_", folded).strip("._-")[:max_length].strip("._-")
+    if not cleaned:
+        return "video"
+    if cleaned.split(".", 1)[0].lower() in _RESERVED:
+        cleaned = f"_{cleaned}"
+    return cleaned
+
+
+def unique_names(stems: Sequence[str], suffixes: Sequence[str]) -> list[str]:
+    """Safe file names for *stems*, made unique (case-insensitively) in order."""
+    taken: set[str] = set()
+    names = []
+    for stem, suffix in zip(stems, suffixes, strict=True):
+        base = safe_name(stem)
+        name = f"{base}{suffix}"
+        counter = 1
+        while name.lower() in taken:
+            counter += 1
+            name = f"{base}-{counter}{suffix}"
+        taken.add(name.lower())
+        names.append(name)
+    return names

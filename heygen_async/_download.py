@@ -1,0 +1,223 @@
+"""
+Saving finished videos to disk, never half-written and never with the key.
+
+A video's ``video_url`` is presigned: it carries its own signature, so it is
+fetched *without* the API key (sending the key to a CDN would only leak it).
+It also expires; a 403 or 404 from it means "fetch the video again for a
+fresh URL" (``GET /v3/videos/{id}``), which :func:`download_video` does by
+itself. Bytes go to ``<dest>.part``, are fsynced, and only then renamed to
+*dest*, so a file with the final name is always complete; a failed or
+cancelled download removes its ``.part``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from . import _backoff
+from ._models import Video, VideoStatus
+from .exceptions import (
+    APIError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    TransportError,
+)
+
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["download_video"]
+
+log = logging.getLogger("heygen_async.download")
+
+_CHUNK = 256 * 1024
+# A fresh URL is minted on every GET; needing more than this many in a row
+# means the problem is not expiry.
+_MAX_REFRESHES = 3
+_EXPIRED = frozenset({403, 404, 410})
+_AUTH_HEADERS = ("x-api-key", "authorization")
+
+
+async def download_video(
+    client: Client,
+    video_or_id: Video | str,
+    dest: Path,
+    *,
+    session: aiohttp.ClientSession | None = None,
+) -> Path:
+    """
+    Stream a completed video's MP4 (or WebM) to *dest* and return the path.
+
+    *video_or_id* is a :class:`Video` (its URL is used, and refreshed if it
+    has expired) or a video id (fetched first). If *dest* is an existing
+    directory the file is named after the video id. Parent directories are
+    created. Transport errors and 5xx are retried with the client's retry
+    policy.
+
+    Raises:
+        ValueError: The video is not completed, or has no ``video_url``.
+        PermissionDeniedError: The URL was still refused (403) after
+            fetching fresh ones (``code="download_url_expired"``).
+        NotFoundError: The same with 404, or the video no longer exists.
+        TransportError: The connection failed or the body was truncated.
+    """
+    video = (
+        await client.get_video(video_or_id)
+        if isinstance(video_or_id, str)
+        else video_or_id
+    )
+    url = _url_of(video)
+    if await asyncio.to_thread(dest.is_dir):
+        dest = dest / f"{video.id}{_suffix(url)}"
+    await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    http = session or client._session()
+    own_session = _sends_key(http)
+    if own_session:  # a borrowed session that adds the key to every request
+        http = aiohttp.ClientSession()
+    timeouts = client.timeouts
+    limits = aiohttp.ClientTimeout(
+        total=None, connect=timeouts.connect, sock_read=timeouts.read
+    )
+    waits = _backoff.waits(client.retry)
+    attempt = refreshes = 0
+    try:
+        while True:
+            attempt += 1
+            try:
+                status = await _fetch(http, url, part, limits)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error: Exception = TransportError(
+                    f"downloading video {video.id} failed: {type(exc).__name__}: {exc}"
+                )
+                error.__cause__ = exc
+            else:
+                if status is None:
+                    await asyncio.to_thread(_commit, part, dest)
+                    log.debug("heygen.download_done video_id=%s", video.id)
+                    return dest
+                if status in _EXPIRED and refreshes < _MAX_REFRESHES:
+                    refreshes += 1
+                    log.info(
+                        "heygen.download_url_expired video_id=%s status=%d refresh=%d",
+                        video.id,
+                        status,
+                        refreshes,
+                    )
+                    video = await client.get_video(video.id)
+                    url = _url_of(video)
+                    continue
+                error = _http_error(video.id, status)
+                if not isinstance(error, ServerError) and status != 429:
+                    raise error
+            if attempt >= client.retry.attempts:
+                raise error
+            wait = next(waits)
+            log.warning(
+                "heygen.download_retry video_id=%s attempt=%d wait=%.2f reason=%s",
+                video.id,
+                attempt,
+                wait,
+                error,
+            )
+            await asyncio.sleep(wait)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(part)  # sync on purpose: we may be cancelled
+        raise
+    finally:
+        if own_session:
+            await http.close()
+
+
+def _url_of(video: Video) -> str:
+    if video.status is not VideoStatus.COMPLETED:
+        msg = (
+            f"video {video.id} is {video.status.value}; "
+            "only completed videos can be downloaded"
+        )
+        raise ValueError(msg)
+    if not video.video_url:
+        msg = f"video {video.id} is completed but has no video_url"
+        raise ValueError(msg)
+    return video.video_url
+
+
+def _suffix(url: str) -> str:
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    return suffix if suffix in (".mp4", ".webm") else ".mp4"
+
+
+def _sends_key(session: aiohttp.ClientSession) -> bool:
+    """Whether *session* adds the API key (or any auth) to every request."""
+    return any(name in session.headers for name in _AUTH_HEADERS)
+
+
+async def _fetch(
+    session: aiohttp.ClientSession,
+    url: str,
+    part: Path,
+    limits: aiohttp.ClientTimeout,
+) -> int | None:
+    """Stream *url* into *part*; ``None`` on success, else the HTTP status."""
+    async with session.get(url, timeout=limits) as response:
+        if response.status != 200:
+            return response.status
+        expected = response.content_length
+        file = await asyncio.to_thread(part.open, "wb")
+        written = 0
+        try:
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                await asyncio.to_thread(file.write, chunk)
+                written += len(chunk)
+            await asyncio.to_thread(_sync, file)
+        finally:
+            file.close()
+    if expected is not None and written != expected:
+        msg = f"download truncated: got {written} of {expected} bytes"
+        raise aiohttp.ClientPayloadError(msg)
+    return None
+
+
+def _sync(file: IO[bytes]) -> None:
+    file.flush()
+    os.fsync(file.fileno())
+
+
+def _commit(part: Path, dest: Path) -> None:
+    """Rename the finished ``.part`` over *dest* and make the rename durable."""
+    part.replace(dest)
+    try:
+        fd = os.open(dest.parent, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse
+        pass
+    finally:
+        os.close(fd)
+
+
+def _http_error(video_id: str, status: int) -> APIError:
+    cls: type[APIError]
+    if status in _EXPIRED:
+        cls = PermissionDeniedError if status == 403 else NotFoundError
+        message = (
+            f"the download URL of video {video_id} was refused ({status}) "
+            "even after fetching fresh ones"
+        )
+        return cls(status=status, code="download_url_expired", message=message)
+    cls = ServerError if status >= 500 else APIError
+    message = f"downloading video {video_id} failed with HTTP {status}"
+    return cls(status=status, code="download_failed", message=message)

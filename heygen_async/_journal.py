@@ -1,0 +1,129 @@
+"""
+How a batch names its jobs and writes their outcomes into a journal.
+
+A job's ``Idempotency-Key`` is derived from the journal's run id, the request,
+the tag and how many identical submissions came before it in this run. The
+same command run again on the same journal therefore mints the same keys, so
+even a job whose journal write was lost in a crash is replayed by HeyGen, not
+paid for twice. A fresh journal has a fresh run id, so a new run renders anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from . import exceptions
+from ._converter import make_record_converter
+from ._models import Video, VideoRequest, VideoStatus
+from ._outcomes import Completed, Failed, Outcome, TimedOut
+from ._store import JobRecord
+
+
+_RECORDS = make_record_converter()
+
+
+def request_record(request: VideoRequest) -> dict[str, Any]:
+    """The request in the journal's JSON form (Python names, paths as text)."""
+    record: dict[str, Any] = _RECORDS.unstructure(request)
+    return record
+
+
+def structure_request(record: Any) -> VideoRequest:
+    """Rebuild a journaled request (validating it again)."""
+    return _RECORDS.structure(record, VideoRequest)
+
+
+def identity(request: VideoRequest, tag: Any, *, durable: bool) -> str:
+    """
+    A canonical text for "this request with this tag".
+
+    Raises:
+        ValueError: A durable journal was given a tag JSON cannot hold.
+    """
+    try:
+        return json.dumps(
+            [request_record(request), tag],
+            sort_keys=True,
+            default=None if durable else repr,
+        )
+    except TypeError:
+        msg = (
+            f"tag {tag!r} cannot be journaled: with a durable store, tags must "
+            "be JSON values (str, int, float, bool, None, lists, dicts)"
+        )
+        raise ValueError(msg) from None
+
+
+def job_key(run_id: str, ident: str, occurrence: int) -> str:
+    """The job's Idempotency-Key: stable across runs of the same journal."""
+    digest = hashlib.sha256(f"{run_id}\n{occurrence}\n{ident}".encode()).hexdigest()
+    return f"hg-{digest[:40]}"
+
+
+def outcome_changes(outcome: Outcome) -> dict[str, Any]:
+    """The journal fields that record *outcome*."""
+    if isinstance(outcome, Completed):
+        video = _RECORDS.unstructure(outcome.video)
+        return {
+            "outcome": "completed",
+            "status": "completed",
+            "detail": {"video": video},
+        }
+    if isinstance(outcome, TimedOut):
+        status = outcome.last_status.value if outcome.last_status else None
+        return {"outcome": "timed_out", "status": status, "detail": None}
+    if outcome.video is not None:
+        video = _RECORDS.unstructure(outcome.video)
+        return {"outcome": "failed", "status": "failed", "detail": {"video": video}}
+    error = outcome.error
+    detail: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, exceptions.APIError):
+        detail.update(
+            status=error.status,
+            code=error.code,
+            message=error.message,
+            request_id=error.request_id,
+        )
+    return {"outcome": "failed", "detail": {"error": detail}}
+
+
+def recorded_outcome(record: JobRecord, request: VideoRequest) -> Outcome | None:
+    """
+    The final outcome the journal holds, or ``None`` if the job must go on.
+
+    A timed-out job is not final: its render may have finished since, so a
+    resumed batch polls it (or sends it, if it never was) again.
+    """
+    detail = record.detail or {}
+    if record.outcome == "completed":
+        video = _RECORDS.structure(detail["video"], Video)
+        return Completed(video=video, tag=record.tag, request=request)
+    if record.outcome != "failed":
+        return None
+    if "video" in detail:
+        video = _RECORDS.structure(detail["video"], Video)
+        error: Exception = exceptions.VideoFailedError(video)
+        return Failed(error=error, video=video, tag=record.tag, request=request)
+    return Failed(error=_error(detail["error"]), tag=record.tag, request=request)
+
+
+def recorded_status(record: JobRecord) -> VideoStatus | None:
+    """The last status the journal saw, if any."""
+    return VideoStatus(record.status) if record.status else None
+
+
+def _error(detail: dict[str, Any]) -> Exception:
+    """Rebuild a refusal well enough to report it again."""
+    cls = getattr(exceptions, detail.get("type", ""), None)
+    if isinstance(cls, type) and issubclass(cls, exceptions.APIError):
+        if issubclass(cls, exceptions.RateLimitError):
+            return cls(code=detail["code"], message=detail["message"])
+        return cls(
+            status=detail["status"],
+            code=detail["code"],
+            message=detail["message"],
+            request_id=detail.get("request_id"),
+        )
+    return exceptions.HeyGenError(detail.get("message", "the job was refused"))

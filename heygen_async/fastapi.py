@@ -1,0 +1,224 @@
+"""
+FastAPI integration: one client per app, a dependency, and a webhook route.
+
+Needs the ``fastapi`` extra (``pip install 'heygen-async[fastapi]'``)::
+
+    from fastapi import FastAPI
+    from heygen_async.fastapi import ClientDep, heygen_lifespan, webhook_router
+
+    app = FastAPI(lifespan=heygen_lifespan())  # reads HEYGEN_API_KEY
+    app.include_router(webhook_router(secret=os.environ["HEYGEN_WEBHOOK_SECRET"]))
+
+    @app.post("/videos:wait")
+    async def render(body: VideoIn, client: ClientDep) -> dict[str, str | None]:
+        video = await client.render(heygen_async.VideoRequest(**body.model_dump()))
+        return {"video_url": video.video_url}
+
+Every handler shares the app's one :class:`~heygen_async.Client`, so a
+hundred requests waiting on renders cost one poll loop, and a verified
+webhook delivery completes the waiting request at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Annotated, Any
+
+
+try:
+    from fastapi import APIRouter, Depends, Request
+    from fastapi.responses import JSONResponse, Response
+    from starlette.applications import Starlette
+except ImportError as exc:
+    msg = "heygen_async.fastapi needs FastAPI: pip install 'heygen-async[fastapi]'"
+    raise ImportError(msg, name=exc.name) from exc
+
+from . import webhooks
+from ._client import Client
+from .exceptions import InvalidSignatureError
+
+
+__all__ = [
+    "STATE_ATTRIBUTE",
+    "ClientDep",
+    "get_client",
+    "heygen_lifespan",
+    "webhook_router",
+]
+
+STATE_ATTRIBUTE = "heygen_client"
+"""The ``app.state`` attribute that holds the app's client."""
+
+Lifespan = Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]
+EventHook = Callable[[webhooks.WebhookEvent], Awaitable[None]]
+
+# A refused delivery is answered 400 when it is malformed, 401 when it is
+# well-formed but not provably HeyGen's (or no longer fresh).
+_MALFORMED = frozenset(
+    {"missing_signature", "missing_timestamp", "malformed_timestamp"}
+)
+
+
+def heygen_lifespan(**client_options: Any) -> Lifespan:
+    """
+    A lifespan that opens one :class:`~heygen_async.Client` for the app.
+
+    Use it as ``FastAPI(lifespan=heygen_lifespan(...))``; *client_options*
+    go to :class:`~heygen_async.Client` (``api_key``, ``base_url``, ``poll``,
+    ...). The client is created at startup, stored on ``app.state``
+    (see :func:`get_client`) and closed at shutdown, which also ends every
+    wait still in progress.
+
+    To combine it with your own lifespan, enter it inside yours::
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            async with heygen_lifespan()(app):
+                yield
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with Client(**client_options) as client:
+            setattr(app.state, STATE_ATTRIBUTE, client)
+            try:
+                yield
+            finally:
+                delattr(app.state, STATE_ATTRIBUTE)
+
+    return lifespan
+
+
+def get_client(request: Request) -> Client:
+    """
+    The app's client, for ``Depends(get_client)`` (or use :data:`ClientDep`).
+
+    Raises:
+        RuntimeError: The app was not created with :func:`heygen_lifespan`
+            (or it is not running).
+    """
+    client = getattr(request.app.state, STATE_ATTRIBUTE, None)
+    if not isinstance(client, Client):
+        msg = (
+            "no heygen_async.Client on app.state: create the app with "
+            "FastAPI(lifespan=heygen_async.fastapi.heygen_lifespan(...))"
+        )
+        raise RuntimeError(msg)
+    return client
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
+"""A handler parameter annotated ``client: ClientDep`` receives the app's client."""
+
+
+def webhook_router(
+    *,
+    secret: str | None = None,
+    secrets: Sequence[str] | None = None,
+    path: str = "/heygen/webhook",
+    tolerance: float = webhooks.DEFAULT_TOLERANCE,
+    max_seen: int = 10_000,
+    callback_path: str | None = None,
+    on_event: EventHook | None = None,
+) -> APIRouter:
+    """
+    An :class:`~fastapi.APIRouter` with HeyGen's webhook route.
+
+    ``POST path`` verifies the raw body against *secret* (or any of
+    *secrets*, for a rotation), then feeds the event to the app's client
+    (:meth:`~heygen_async.Client.feed_webhook`), so the request waiting on
+    that video returns at once. Answers:
+
+    - 200 ``{"received": true, ...}`` for a verified, new delivery;
+    - 400 when signature or timestamp headers are missing or malformed;
+    - 401 when the signature matches no secret, or the timestamp is more
+      than *tolerance* seconds old or ahead;
+    - 409 for a replay: an ``Heygen-Event-Id`` already seen (the last
+      *max_seen* ids are remembered, in memory, per process). It changes
+      nothing. Deliveries without an event id cannot be de-duplicated; feeding
+      them twice is harmless anyway.
+
+    Refused deliveries change nothing. ``OPTIONS path`` answers 200, for
+    HeyGen's reachability check.
+
+    Args:
+        secret: The endpoint's ``whsec_...`` secret.
+        secrets: Several secrets; any one may match (rotation).
+        path: Where HeyGen posts.
+        tolerance: Seconds of clock skew allowed, either way.
+        max_seen: How many event ids to remember for de-duplication.
+        callback_path: Also accept per-video ``callback_url`` deliveries here.
+            They are unsigned, so they are parsed but never trusted: the
+            video is only polled sooner.
+        on_event: Awaited with every verified, new event before it is fed to
+            the client (to record it, notify someone, ...). If it raises, the
+            delivery gets a 500 and is not remembered, so HeyGen's retry is
+            processed again.
+
+    Raises:
+        ValueError: Neither or both of *secret* and *secrets*, or an empty
+            secret.
+    """
+    keys = _keys(secret, secrets)
+    seen = webhooks.SeenEvents(max_seen)
+    router = APIRouter()
+
+    async def receive(request: Request) -> Response:
+        body = await request.body()
+        try:
+            event = webhooks.verify(body, request.headers, keys, tolerance=tolerance)
+        except InvalidSignatureError as exc:
+            status = 400 if exc.reason in _MALFORMED else 401
+            return _error(status, "invalid_signature", str(exc), reason=exc.reason)
+        event_id = event.event_id
+        if event_id is not None and not seen.add(event_id):
+            message = f"event {event_id} was already received"
+            return _error(409, "duplicate_event", message, reason="replay")
+        try:
+            if on_event is not None:
+                await on_event(event)
+            waiting = get_client(request).feed_webhook(event)
+        except BaseException:
+            if event_id is not None:
+                seen.discard(event_id)  # let HeyGen's retry through
+            raise
+        return JSONResponse(
+            {"received": True, "event_id": event_id, "waiting": waiting}
+        )
+
+    async def receive_callback(request: Request) -> Response:
+        event = webhooks.parse(await request.body(), request.headers)
+        waiting = get_client(request).feed_webhook(event)
+        return JSONResponse(
+            {"received": True, "event_id": event.event_id, "waiting": waiting}
+        )
+
+    async def reachable() -> Response:
+        return Response(status_code=200)
+
+    router.add_api_route(path, receive, methods=["POST"], include_in_schema=False)
+    router.add_api_route(path, reachable, methods=["OPTIONS"], include_in_schema=False)
+    if callback_path is not None:
+        router.add_api_route(
+            callback_path, receive_callback, methods=["POST"], include_in_schema=False
+        )
+    return router
+
+
+def _keys(secret: str | None, secrets: Sequence[str] | None) -> list[str]:
+    if (secret is None) == (secrets is None):
+        msg = "webhook_router: pass exactly one of secret= or secrets="
+        raise ValueError(msg)
+    keys = [secret] if secret is not None else list(secrets or ())
+    if not keys or not all(keys):
+        msg = "webhook_router: webhook secrets must be non-empty"
+        raise ValueError(msg)
+    return keys
+
+
+def _error(status: int, code: str, message: str, *, reason: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "reason": reason}},
+        status_code=status,
+    )

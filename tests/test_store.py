@@ -1,0 +1,200 @@
+"""Journals: a batch reopened on the same store re-attaches without paying twice."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import heygen_async as hg
+from heygen_async.testing import FakeHeyGen
+from tests.helpers import png, req, strict_client
+
+
+async def interrupted_run(
+    client: hg.Client, store: hg.JobStore, requests: list[hg.VideoRequest], done: int
+) -> None:
+    """Run a batch until *done* outcomes were read, then crash out of it."""
+
+    async def crash() -> None:
+        async with client.batch(max_in_flight=3, store=store) as batch:
+            for i, request in enumerate(requests):
+                batch.submit(request, tag=i)
+            seen = 0
+            async for _ in batch.as_completed():
+                seen += 1
+                if seen == done:
+                    raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        await crash()
+
+
+async def finish_run(
+    client: hg.Client, store: hg.JobStore, requests: list[hg.VideoRequest]
+) -> tuple[list[hg.Outcome], list[hg.JobHandle]]:
+    """Reopen the batch on *store*, submit the same requests, read the rest."""
+    async with client.batch(max_in_flight=3, store=store) as batch:
+        for i, request in enumerate(requests):
+            batch.submit(request, tag=i)
+        outcomes = [o async for o in batch.as_completed()]
+        jobs = list(batch.jobs)
+    return outcomes, jobs
+
+
+@pytest.mark.parametrize("durable", [False, True])
+async def test_reopened_batch_reattaches(
+    tmp_path: Path, voice_id: str, *, durable: bool
+) -> None:
+    """Finished jobs are not re-reported, running ones polled, none paid twice."""
+    store: hg.JobStore = (
+        hg.SQLiteStore(tmp_path / "journal.sqlite") if durable else hg.MemoryStore()
+    )
+    requests = [req(voice_id, i) for i in range(9)]
+    async with FakeHeyGen(render_seconds=(0.02, 0.1), concurrency_limit=None) as fake:
+        async with strict_client(fake) as client:
+            await interrupted_run(client, store, requests, done=4)
+            created_first = fake.stats.jobs_created
+            outcomes, jobs = await finish_run(client, store, requests)
+        stats = fake.stats
+    assert 4 <= created_first < 9
+    assert len(jobs) == 9
+    assert all(isinstance(job.outcome, hg.Completed) for job in jobs)
+    # Three outcomes were handled before the crash and are not repeated; the
+    # fourth was in the consumer's hands when it crashed, so it comes again.
+    assert len(outcomes) == 6
+    assert stats.jobs_created == 9
+    assert stats.duplicate_jobs == 0
+
+
+async def test_resumed_completed_jobs_cost_no_request(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """A journal of finished jobs is reported again without any HTTP request."""
+    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    requests = [req(voice_id, i) for i in range(4)]
+    async with FakeHeyGen(render_seconds=0.02, concurrency_limit=None) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=store) as batch:
+                for i, request in enumerate(requests):
+                    batch.submit(request, tag=i)
+            before = client.request_counts()
+            async with client.batch(store=store) as batch:
+                handles = [batch.submit(r, tag=i) for i, r in enumerate(requests)]
+                outcomes = [o async for o in batch.as_completed()]
+            assert client.request_counts() == before
+    assert len(outcomes) == 4  # never read in the first run, so reported now
+    assert all(isinstance(h.outcome, hg.Completed) for h in handles)
+    assert {h.outcome.video.id for h in handles if isinstance(h.outcome, hg.Completed)}
+    assert fake.stats.jobs_created == 4
+
+
+async def test_uploads_are_not_repeated_on_resume(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """A journaled asset id is reused; the photo is not uploaded again."""
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(png(3))
+    request = hg.VideoRequest(image_path=photo, script="Hi", voice_id=voice_id)
+    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    async with FakeHeyGen(render_seconds=30) as fake:
+        async with strict_client(fake) as client:
+
+            async def crash() -> None:
+                async with client.batch(store=store) as batch:
+                    handle = batch.submit(request, tag="photo")
+                    while handle.video_id is None:
+                        await asyncio.sleep(0.005)
+                    raise KeyboardInterrupt
+
+            with pytest.raises(KeyboardInterrupt):
+                await crash()
+        fake.set_credits(None)
+        async with strict_client(fake) as client:
+            batch = client.batch(store=store, deadline=0.05)
+            async with batch:
+                handle = batch.submit(request, tag="photo")
+            outcome = await handle
+    assert isinstance(outcome, hg.TimedOut)
+    assert outcome.video_id is not None
+    assert fake.stats.uploads == 1
+    assert fake.stats.jobs_created == 1
+
+
+async def test_unsent_job_is_resent_with_its_key(tmp_path: Path, voice_id: str) -> None:
+    """A job journaled but never created is sent again with the same key."""
+    path = tmp_path / "journal.sqlite"
+    async with FakeHeyGen(render_seconds=0.02, concurrency_limit=None) as fake:
+        async with strict_client(fake) as client:
+            first = client.batch(store=hg.SQLiteStore(path), deadline=0.001)
+            async with first:
+                await asyncio.sleep(0.01)  # the deadline passes before any submit
+                late = first.submit(req(voice_id, 1), tag="late")
+            assert isinstance(await late, hg.TimedOut)
+            assert fake.stats.jobs_created == 0
+            async with client.batch(store=hg.SQLiteStore(path)) as second:
+                outcomes = [o async for o in second.as_completed()]
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert outcomes[0].tag == "late"
+    assert late.key == second.jobs[0].key
+
+
+async def test_refusals_are_journaled(tmp_path: Path) -> None:
+    """A refused request is reported from the journal with its API error."""
+    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    bad = hg.VideoRequest(image_url="https://e.com/a.jpg", script="hi", voice_id="nope")
+    async with FakeHeyGen() as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=store) as batch:
+                batch.submit(bad, tag="bad")
+            async with client.batch(store=store) as batch:
+                outcomes = [o async for o in batch.as_completed()]
+    assert len(outcomes) == 1
+    assert isinstance(outcomes[0], hg.Failed)
+    assert isinstance(outcomes[0].error, hg.BadRequestError)
+    assert outcomes[0].error.code == "invalid_parameter"
+    assert fake.stats.requests["POST /v3/videos"] == 1
+
+
+async def test_identical_submits_are_distinct_jobs(voice_id: str) -> None:
+    """Submitting the same request twice in one run makes two jobs."""
+    async with FakeHeyGen(render_seconds=0.02) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch() as batch:
+                a = batch.submit(req(voice_id), tag="same")
+                b = batch.submit(req(voice_id), tag="same")
+            assert a is not b
+            assert a.key != b.key
+    assert fake.stats.jobs_created == 2
+
+
+async def test_durable_store_needs_json_tags(tmp_path: Path, voice_id: str) -> None:
+    """A tag JSON cannot hold is refused before anything is sent."""
+    async with FakeHeyGen() as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=hg.SQLiteStore(tmp_path / "j.db")) as batch:
+                with pytest.raises(ValueError, match="tag"):
+                    batch.submit(req(voice_id), tag=object())
+    assert fake.stats.total_requests == 0
+
+
+async def test_journal_of_another_schema_is_refused(tmp_path: Path) -> None:
+    """A journal written by an incompatible version fails clearly."""
+    path = tmp_path / "journal.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.close()
+    store = hg.SQLiteStore(path)
+    with pytest.raises(RuntimeError, match="schema 99"):
+        await store.open()
+    await store.close()
+
+
+async def test_store_methods_need_open(tmp_path: Path) -> None:
+    """Using a journal before open() is a clear error."""
+    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    with pytest.raises(RuntimeError, match="not open"):
+        await store.load()
+    assert "journal.sqlite" in repr(store)
