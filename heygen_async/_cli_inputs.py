@@ -135,6 +135,7 @@ class _Draft:
     fields: dict[str, Any]
     stem: str
     where: str
+    photo: Path | None = None  # resolved path of a photo input, to skip repeats
 
 
 def collect(
@@ -157,11 +158,10 @@ def collect(
     for raw in inputs:
         try:
             for draft in _expand(raw, base):
-                key = (base / draft.tag).resolve() if "#" not in draft.tag else None
-                if key is not None and key in seen:
-                    continue  # the same photo via a folder and a glob
-                if key is not None:
-                    seen.add(key)
+                if draft.photo is not None:
+                    if draft.photo in seen:
+                        continue  # the same photo via a folder and a glob
+                    seen.add(draft.photo)
                 drafts.append(draft)
         except InputError as exc:
             errors.append(str(exc))
@@ -205,7 +205,7 @@ def _expand(raw: str, base: Path) -> Iterator[_Draft]:
     if path.suffix.lower() in MANIFEST_SUFFIXES:
         yield from _manifest(raw, path)
         return
-    if not path.exists() and glob.has_magic(raw):  # type: ignore[attr-defined]
+    if not path.exists() and any(char in raw for char in "*?["):
         matches = sorted(
             match
             for match in glob.glob(raw, root_dir=base, recursive=True)
@@ -222,9 +222,14 @@ def _expand(raw: str, base: Path) -> Iterator[_Draft]:
 
 def _photo(raw: str, base: Path) -> _Draft:
     tag = os.path.normpath(raw)
-    check_image(base / raw, tag)
+    path = base / raw
+    check_image(path, tag)
     return _Draft(
-        tag=tag, fields={"image_path": base / raw}, stem=Path(raw).stem, where=tag
+        tag=tag,
+        fields={"image_path": path},
+        stem=Path(raw).stem,
+        where=tag,
+        photo=path.resolve(),
     )
 
 
@@ -334,9 +339,11 @@ def _row(row: Mapping[str, Any], where: str, raw: str, folder: Path) -> _Draft:
         if unknown:
             msg = f"{where}: unknown {head} key(s) {', '.join(unknown)}"
             raise InputError(msg)
-        values = {k: _coerce(v, kinds[k], f"{head}.{k}", where) for k, v in values.items()}
+        typed = {
+            k: _coerce(v, kinds[k], f"{head}.{k}", where) for k, v in values.items()
+        }
         try:
-            fields[head] = cls(**values)
+            fields[head] = cls(**typed)
         except (TypeError, ValueError) as exc:
             raise InputError(f"{where}: {exc}") from None
     name = fields.pop("name", None)
@@ -362,7 +369,9 @@ def _object(value: Any, key: str, where: str) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except ValueError:
-            msg = f"{where}: column {key!r} must be a JSON object, e.g. {{\"speed\": 1.1}}"
+            msg = (
+                f'{where}: column {key!r} must be a JSON object, e.g. {{"speed": 1.1}}'
+            )
             raise InputError(msg) from None
     if not isinstance(value, dict):
         msg = f"{where}: {key!r} must be an object"
