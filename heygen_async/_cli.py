@@ -1,11 +1,29 @@
 """
 The ``heygen-async`` command line (also ``python -m heygen_async``).
 
-Subcommands are registered on one argparse parser so each can be added on
-its own; ``fake-server`` runs :class:`~heygen_async.testing.FakeHeyGen` in the
-foreground, for demos, examples and manual poking with curl. Its first line
-on stdout is the URL, so scripts and tests can start it with ``--port 0`` and
-read where it listens.
+Commands:
+
+- ``demo``: render the bundled sample portraits on an embedded fake server;
+  no API key, no network, no cost.
+- ``render``: photos, folders, globs or a CSV/JSONL manifest in, MP4s out,
+  resumable (``_cli_render``, ``_cli_inputs``).
+- ``voices`` and ``status``: look up voices and video statuses (``_cli_query``).
+- ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
+  foreground; its first line on stdout is the URL, so scripts and tests can
+  start it with ``--port 0``. ``--base-url`` points any command at it.
+
+Configuration comes from flags, then ``HEYGEN_API_KEY`` / ``HEYGEN_API_BASE``.
+Data goes to stdout, progress and messages to stderr.
+
+Exit codes:
+
+=====  ==============================================================
+ 0     success: every video completed (and was downloaded)
+ 1     some job failed or timed out, a video failed or is unknown
+       (``status``), or the API could not be used
+ 2     usage error or bad input (nothing was submitted)
+ 130   interrupted by Ctrl-C (the journal keeps unfinished jobs)
+=====  ==============================================================
 """
 
 from __future__ import annotations
@@ -17,12 +35,22 @@ import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
+from heygen_async import _cli_demo, _cli_query, _cli_render
+from heygen_async._cli_common import (
+    EXIT_USAGE,
+    add_api_options,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from heygen_async._models import ASPECT_RATIOS, RESOLUTIONS
 from heygen_async.testing import FakeHeyGen
 
 
 Command = Callable[[argparse.Namespace, Mapping[str, str]], int]
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _version() -> str:
@@ -53,9 +81,7 @@ def _limit(text: str) -> int | None:
         raise argparse.ArgumentTypeError(msg) from None
 
 
-def _add_fake_server(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> None:
+def _add_fake_server(commands: _Commands) -> None:
     parser = commands.add_parser(
         "fake-server",
         help="run a local fake HeyGen v3 API server",
@@ -130,13 +156,163 @@ def _add_fake_server(
     parser.set_defaults(command=_fake_server)
 
 
+def _add_demo(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "demo",
+        help="render sample photos on a built-in fake server (no key, no cost)",
+        description="Render the bundled sample portraits on an embedded fake "
+        "HeyGen (concurrency cap 10, renders of 30-75 s played --speed times "
+        "faster), download them, and compare the HTTP requests used with "
+        "per-job polling. Needs no API key and no network.",
+    )
+    add = parser.add_argument
+    add(
+        "--out",
+        default="heygen-demo",
+        metavar="DIR",
+        help="folder for the videos (%(default)s)",
+    )
+    add(
+        "--speed",
+        type=positive_float,
+        default=10.0,
+        help="how many times faster than real time renders and polls run "
+        "(default: %(default)g; e.g. 1000 for a one-second smoke test)",
+    )
+    add("--failure-rate", type=float, default=0.0, help="share of renders that fail")
+    add("--seed", type=int, default=0, help="the fake server's random seed")
+    add("--no-download", dest="download", action="store_false", help="skip downloads")
+    add("--json", action="store_true", help="one JSON line per video on stdout")
+    parser.set_defaults(command=_cli_demo.demo)
+
+
+def _add_render(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "render",
+        help="render a folder of photos (or a manifest) into videos",
+        description="Render one video per photo (or manifest row) and download "
+        "them into --out. Running the same command again resumes: jobs already "
+        "paid for are picked up from the journal in OUT/.heygen, never sent "
+        "twice. Results: OUT/results.jsonl.",
+    )
+    add = parser.add_argument
+    add(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="PNG/JPEG files, folders, globs ('photos/**/*.jpg'), image URLs, or "
+        "a .csv / .jsonl manifest with one row per video",
+    )
+    speech = parser.add_mutually_exclusive_group()
+    say = speech.add_argument
+    say(
+        "--script",
+        metavar="TEXT",
+        help="what every video says (unless its row has one)",
+    )
+    say("--script-file", metavar="FILE", help="read the script from this UTF-8 file")
+    say("--audio-url", metavar="URL", help="an audio file to lip-sync instead")
+    add(
+        "--voice-id",
+        metavar="ID",
+        help="voice for the script (see 'heygen-async voices')",
+    )
+    add("--resolution", choices=RESOLUTIONS)
+    add("--aspect-ratio", choices=ASPECT_RATIOS)
+    add(
+        "--title",
+        metavar="TEXT",
+        help="video title; {name} is the input's name (default: {name})",
+    )
+    add(
+        "--max-in-flight",
+        type=positive_int,
+        metavar="N",
+        default=10,
+        help="renders running at once, your plan's cap (default: %(default)s)",
+    )
+    add(
+        "--deadline",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop waiting after SECONDS; unfinished jobs resume on the next run",
+    )
+    add(
+        "--poll-interval",
+        type=positive_float,
+        metavar="SECONDS",
+        help="first status poll after SECONDS, later ones up to 6x that "
+        "(default: 5, growing to 30)",
+    )
+    add(
+        "--out",
+        default="heygen-out",
+        metavar="DIR",
+        help="output folder (default: %(default)s)",
+    )
+    add(
+        "--no-download",
+        dest="download",
+        action="store_false",
+        help="do not download; results.jsonl still has the URLs",
+    )
+    add("--json", action="store_true", help="one JSON line per video on stdout")
+    add_api_options(parser)
+    parser.set_defaults(command=_render)
+
+
+def _render(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    return _cli_render.render(args, environ, args.argv)
+
+
+def _add_voices(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "voices",
+        help="list voices for --voice-id",
+        description="List voices (a table, or --json lines on stdout).",
+    )
+    add = parser.add_argument
+    add("--language", help="e.g. English")
+    add("--gender", choices=("male", "female"))
+    add("--type", choices=("public", "private"), help="default: public")
+    add("--engine", help="a TTS engine, e.g. starfish")
+    add(
+        "--limit",
+        type=non_negative_int,
+        default=50,
+        help="at most this many; 0 for all (default: %(default)s)",
+    )
+    add("--json", action="store_true", help="one JSON object per line")
+    add_api_options(parser)
+    parser.set_defaults(command=_cli_query.voices)
+
+
+def _add_status(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "status",
+        help="show where videos are (bulk status)",
+        description="Show the status of videos, 100 per request. Exits 1 if "
+        "any failed or is unknown.",
+    )
+    parser.add_argument("video_ids", nargs="+", metavar="VIDEO_ID")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_api_options(parser)
+    parser.set_defaults(command=_cli_query.status)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``heygen-async`` parser with every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="heygen-async", description="Tools around HeyGen's v3 image-to-video API."
+        prog="heygen-async",
+        description="Tools around HeyGen's v3 image-to-video API. "
+        "New here? Run 'heygen-async demo'.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_demo(commands)
+    _add_render(commands)
+    _add_voices(commands)
+    _add_status(commands)
     _add_fake_server(commands)
     return parser
 
@@ -217,7 +393,8 @@ def main(
     command: Command | None = getattr(args, "command", None)
     if command is None:
         parser.print_help(sys.stderr)
-        return 2
+        return EXIT_USAGE
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return command(args, os.environ if environ is None else environ)
 
 

@@ -1,5 +1,5 @@
 """
-What ``heygen-async render`` renders: photos, folders, globs and manifests.
+What ``heygen-async render`` renders: photos, folders, globs, URLs, manifests.
 
 Everything is read and checked here, before a single request is sent: each
 input becomes a :class:`Job` holding a validated
@@ -187,6 +187,10 @@ def collect(
 
 
 def _expand(raw: str, base: Path) -> Iterator[_Draft]:
+    if raw.startswith(("https://", "http://")):
+        stem = _stem_of(raw)
+        yield _Draft(tag=raw, fields={"image_url": raw}, stem=stem, where=raw)
+        return
     path = base / raw
     if path.is_dir():
         found = sorted(
@@ -311,7 +315,9 @@ def _jsonl(raw: str, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if not isinstance(row, dict):
             msg = f"{raw} line {number}: expected a JSON object"
             raise InputError(msg)
-        yield number, {k: v for k, v in row.items() if v not in (None, "")}
+        fields = {k: v for k, v in row.items() if v is not None and v != ""}
+        if fields:
+            yield number, fields
 
 
 def _row(row: Mapping[str, Any], where: str, raw: str, folder: Path) -> _Draft:

@@ -23,7 +23,7 @@ import attrs
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress, TaskID
+    from rich.progress import TaskID
 
 __all__ = [
     "RICH_HINT",
@@ -171,6 +171,7 @@ class RichReporter:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
+            Progress,
             SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
@@ -178,7 +179,7 @@ class RichReporter:
         )
 
         self.console = console
-        self._progress: Progress = Progress(
+        self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
             BarColumn(),

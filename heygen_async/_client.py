@@ -15,6 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import aiohttp
@@ -24,6 +25,7 @@ from ._base import ClientBase
 from ._batch import Batch
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import photo_avatar_body
+from ._download import download_video as _download_video
 from ._http import data_of, page_of
 from ._models import (
     Account,
@@ -517,6 +519,24 @@ class Client(WebhookMethods, ClientBase):
                 yield item
             if token is None:
                 return
+
+    async def download_video(
+        self, video: Video | str, dest: str | os.PathLike[str]
+    ) -> Path:
+        """
+        Save a completed video's file to *dest* and return its path.
+
+        *video* is a :class:`Video` or its id. The presigned URL is fetched
+        without your API key; an expired one (403/404) is replaced by a fresh
+        one from :meth:`get_video`. Bytes go to ``<dest>.part`` and are renamed
+        only once complete and fsynced. An existing directory as *dest* gets
+        ``<video_id>.mp4`` inside it.
+
+        Raises:
+            ValueError: The video is not completed.
+            PermissionDeniedError: The URL is still refused after refreshing.
+        """
+        return await _download_video(self, video, Path(dest))
 
 
 def _check_key(key: str) -> str:

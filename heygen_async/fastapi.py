@@ -22,6 +22,7 @@ webhook delivery completes the waiting request at once.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
@@ -46,6 +47,8 @@ __all__ = [
     "heygen_lifespan",
     "webhook_router",
 ]
+
+log = logging.getLogger("heygen_async.fastapi")
 
 STATE_ATTRIBUTE = "heygen_client"
 """The ``app.state`` attribute that holds the app's client."""
@@ -153,7 +156,8 @@ def webhook_router(
             video is only polled sooner.
         on_event: Awaited with every verified, new event before it is fed to
             the client (to record it, notify someone, ...). If it raises, the
-            delivery gets a 500 and is not remembered, so HeyGen's retry is
+            error is logged (``heygen_async.fastapi`` logger), the delivery
+            gets a 500 and its id is forgotten, so HeyGen's retry is
             processed again.
 
     Raises:
@@ -175,14 +179,19 @@ def webhook_router(
         if event_id is not None and not seen.add(event_id):
             message = f"event {event_id} was already received"
             return _error(409, "duplicate_event", message, reason="replay")
+        processed = False
         try:
             if on_event is not None:
                 await on_event(event)
             waiting = get_client(request).feed_webhook(event)
-        except BaseException:
-            if event_id is not None:
-                seen.discard(event_id)  # let HeyGen's retry through
-            raise
+            processed = True
+        except Exception:
+            log.exception("heygen.webhook_failed event_id=%s", event_id)
+            message = "the delivery could not be processed; retry it"
+            return _error(500, "processing_failed", message, reason="error")
+        finally:
+            if not processed and event_id is not None:
+                seen.discard(event_id)  # failed or cancelled: let the retry in
         return JSONResponse(
             {"received": True, "event_id": event_id, "waiting": waiting}
         )

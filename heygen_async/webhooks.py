@@ -24,6 +24,11 @@ the event across retries. A signature over ``"{timestamp}.{body}"`` is
 accepted as well, in case HeyGen signs the timestamp too. The legacy headers
 ``Signature`` and ``X-HeyGen-Signature`` carry the body-only HMAC.
 
+.. warning:: A body-only signature covers neither the timestamp nor the event
+   id, so a captured delivery can be replayed with fresh headers. Feeding a
+   replayed render event to a client is harmless (the job is already settled);
+   make your own side effects idempotent on ``(video_id, event_type)``.
+
 This module is the one place that knows webhook payload names; the webhook
 *endpoint* resources of the REST API go through ``_converter`` like every
 other resource.

@@ -6,12 +6,17 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 import attrs
 from aiohttp import web
+
+from heygen_async.testing import FakeHeyGen, JobPlan
+from tests._fake_helpers import serve
 
 
 @attrs.frozen
@@ -44,6 +49,7 @@ class Receiver:
     def __init__(self, statuses: Iterable[int] = (), *, hang: bool = False) -> None:
         self._statuses = iter(statuses)
         self._hang = hang
+        self._release = asyncio.Event()
         self.deliveries: list[Delivery] = []
         self._queue: asyncio.Queue[Delivery] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
@@ -67,6 +73,7 @@ class Receiver:
         tb: TracebackType | None,
     ) -> None:
         assert self._runner is not None
+        self._release.set()  # let hung handlers finish, or cleanup waits for them
         await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -76,14 +83,68 @@ class Receiver:
         self.deliveries.append(delivery)
         self._queue.put_nowait(delivery)
         if self._hang:
-            await asyncio.Event().wait()
+            await self._release.wait()
         return web.Response(status=next(self._statuses, 200))
 
-    async def next(self, timeout: float = 5.0) -> Delivery:
-        """The next delivery, waiting at most *timeout* seconds for it."""
-        async with asyncio.timeout(timeout):
+    async def next(self) -> Delivery:
+        """The next delivery, waiting at most five seconds for it."""
+        async with asyncio.timeout(5):
             return await self._queue.get()
 
     def pending(self) -> int:
         """Deliveries received but not yet taken with :meth:`next`."""
         return self._queue.qsize()
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Wait (at most five seconds, checking every few ms) until *predicate* holds."""
+    async with asyncio.timeout(5):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+ENDPOINTS = "/v3/webhooks/endpoints"
+
+
+def plans(*items: JobPlan) -> Any:
+    """A job_plan callback handing out *items* in creation order."""
+
+    def plan(index: int, _body: Mapping[str, Any]) -> JobPlan:
+        return items[index]
+
+    return plan
+
+
+async def call(
+    session: aiohttp.ClientSession, method: str, path: str, **kwargs: Any
+) -> tuple[int, dict[str, Any]]:
+    """Send one request and return its status and JSON body."""
+    async with session.request(method, path, **kwargs) as resp:
+        return resp.status, await resp.json()
+
+
+async def register(
+    session: aiohttp.ClientSession, url: str, **fields: Any
+) -> dict[str, Any]:
+    """Register *url* on the fake and return the endpoint (asserting a 200)."""
+    status, body = await call(session, "POST", ENDPOINTS, json={"url": url, **fields})
+    assert status == 200, body
+    return dict(body["data"])
+
+
+async def idle(fake: FakeHeyGen) -> None:
+    """Wait until every job is announced and every delivery has settled."""
+    hub = fake._runtime.webhooks
+    await until(lambda: not hub._heap and not hub._deliveries)
+
+
+@asynccontextmanager
+async def listening(
+    statuses: tuple[int, ...] = (), **config: Any
+) -> AsyncIterator[tuple[FakeHeyGen, aiohttp.ClientSession, Receiver, str]]:
+    """A fake with fast retries, a receiver, and the receiver registered."""
+    config.setdefault("render_seconds", 0.01)
+    config.setdefault("webhook_retry_base", 0.01)
+    async with Receiver(statuses) as receiver, serve(**config) as (fake, session):
+        endpoint = await register(session, receiver.url + "/hook")
+        yield fake, session, receiver, endpoint["secret"]

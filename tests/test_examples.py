@@ -48,3 +48,13 @@ def test_sample_photo_is_a_png_the_generator_reproduces(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(EXAMPLES))
     assert make_sample_photo.png_bytes() == shipped
+
+
+def test_fastapi_example_demo_finishes_by_webhook() -> None:
+    """fastapi_app.py serves itself under uvicorn; three videos finish by webhook."""
+    result = run_example("fastapi_app.py")
+    assert result.returncode == 0, result.stderr
+    assert "running a demo against FakeHeyGen" in result.stdout
+    done = re.findall(r"^v_[0-9a-f]+: completed http://\S+$", result.stdout, re.M)
+    assert len(done) == 3
+    assert "webhooks delivered: 3; detail GETs: 0" in result.stdout

@@ -4,7 +4,7 @@ Testing helpers: ``FakeHeyGen``, a local server that speaks HeyGen's v3 API.
 Point a client at ``fake.url`` with ``fake.api_key`` and every behaviour that
 matters to an SDK is there, deterministic for a ``seed``: renders that take
 time and sometimes fail, the concurrency cap, ``Retry-After``, idempotency,
-expiring media URLs and scripted :class:`Fault` s::
+expiring media URLs, signed webhook deliveries and scripted :class:`Fault` s::
 
     async with FakeHeyGen(render_seconds=0.05, seed=1) as fake:
         ...

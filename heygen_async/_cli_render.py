@@ -1,0 +1,170 @@
+"""
+``heygen-async render``: a folder of photos in, a folder of MP4s out.
+
+Inputs are read and checked first (``_cli_inputs``), and every voice id is
+looked up; a bad one exits 2 before anything is paid for. Then the jobs run
+through one journaled batch (``_cli_run``) and the results land in
+``OUT/results.jsonl`` (``_cli_results``). Running the same command again
+resumes; Ctrl-C prints that command and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sqlite3
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ._cli_common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    error,
+    make_client,
+    poll_policy,
+)
+from ._cli_inputs import Defaults, InputError, Job, collect
+from ._cli_progress import Reporter, make_reporter
+from ._cli_results import print_outcome_notes, summary_rows
+from ._cli_run import JOURNAL_PATH, RunConfig, run_jobs
+from ._client import Client
+from .exceptions import AuthenticationError, HeyGenError, NotFoundError
+
+
+__all__ = ["check_voices", "render", "resume_command"]
+
+
+def _defaults(args: argparse.Namespace) -> Defaults:
+    script = args.script
+    if args.script_file is not None:
+        try:
+            script = Path(args.script_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            msg = f"--script-file {args.script_file}: cannot read it ({exc})"
+            raise InputError(msg) from None
+    return Defaults(
+        script=script,
+        voice_id=args.voice_id,
+        audio_url=args.audio_url,
+        title=args.title,
+        resolution=args.resolution,
+        aspect_ratio=args.aspect_ratio,
+    )
+
+
+async def check_voices(client: Client, jobs: Sequence[Job]) -> None:
+    """
+    Make sure every voice id exists before paying for anything.
+
+    Raises:
+        InputError: Unknown voice ids, with the inputs that use them.
+    """
+    users: dict[str, list[str]] = {}
+    for job in jobs:
+        if job.request.voice_id is not None:
+            users.setdefault(job.request.voice_id, []).append(job.where)
+
+    async def known(voice_id: str) -> bool:
+        try:
+            await client.get_voice(voice_id)
+        except NotFoundError:
+            return False
+        return True
+
+    found = await asyncio.gather(*(known(v) for v in users))
+    missing = [v for v, ok in zip(users, found, strict=True) if not ok]
+    if missing:
+        lines = []
+        for voice_id in missing:
+            where = users[voice_id]
+            more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+            lines.append(
+                f"{', '.join(where[:3])}{more}: voice {voice_id!r} does not exist "
+                "(list voices with 'heygen-async voices')"
+            )
+        raise InputError("\n".join(lines))
+
+
+async def _render(
+    client: Client,
+    jobs: Sequence[Job],
+    config: RunConfig,
+    reporter: Reporter,
+    resume: str,
+) -> int:
+    async with client:
+        try:
+            await check_voices(client, jobs)
+        except InputError as exc:
+            error("render", str(exc))
+            return EXIT_USAGE
+        except AuthenticationError as exc:
+            error("render", f"the API key was rejected ({exc})")
+            return EXIT_USAGE
+        except HeyGenError as exc:
+            error("render", f"cannot reach HeyGen: {exc}")
+            return EXIT_FAILED
+        try:
+            report = await run_jobs(client, jobs, config, reporter)
+        except sqlite3.Error as exc:
+            journal = config.out / JOURNAL_PATH
+            error("render", f"the journal {journal} is unusable ({exc})")
+            return EXIT_FAILED
+    rows = summary_rows(report, out=config.out, download=config.download)
+    reporter.summary("Summary", rows)
+    print_outcome_notes(report, reporter, resume=resume)
+    return report.exit_code
+
+
+def render(
+    args: argparse.Namespace, environ: Mapping[str, str], argv: Sequence[str]
+) -> int:
+    """Run ``heygen-async render``; see the module docstring."""
+    try:
+        jobs = collect(args.inputs, _defaults(args))
+    except InputError as exc:
+        error("render", str(exc))
+        return EXIT_USAGE
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        error("render", f"--out {out}: cannot use it ({exc.strerror or exc})")
+        return EXIT_USAGE
+    poll = poll_policy(args.poll_interval)
+    try:
+        client = make_client(args, environ, poll=poll)
+    except HeyGenError as exc:  # ConfigurationError
+        error("render", str(exc))
+        return EXIT_USAGE
+    config = RunConfig(
+        out=out,
+        max_in_flight=args.max_in_flight,
+        deadline=args.deadline,
+        poll=poll,
+        download=args.download,
+        json=args.json,
+        emit=args.json or not sys.stdout.isatty(),
+    )
+    reporter = make_reporter(environ=environ, plain=args.json)
+    return asyncio.run(_render(client, jobs, config, reporter, resume_command(argv)))
+
+
+def resume_command(argv: Sequence[str]) -> str:
+    """The command that was run, to run again; an API key is not repeated."""
+    words: list[str] = []
+    hide_next = False
+    for word in argv:
+        if hide_next:
+            words.append('"$HEYGEN_API_KEY"')
+            hide_next = False
+        elif word == "--api-key":
+            words.append(word)
+            hide_next = True
+        elif word.startswith("--api-key="):
+            words.append('--api-key="$HEYGEN_API_KEY"')
+        else:
+            words.append(shlex.quote(word))
+    return " ".join(["heygen-async", *words])

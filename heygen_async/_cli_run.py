@@ -1,0 +1,329 @@
+"""
+The engine behind ``render`` and ``demo``: one batch, downloads, Ctrl-C.
+
+Every job goes into one :class:`~heygen_async.Batch`, journaled (unless told
+otherwise) in ``OUT/.heygen/journal.sqlite``, so running the same command
+again re-attaches to jobs already paid for instead of submitting them twice.
+Each completed video is streamed into ``OUT`` as soon as it is known (at most
+four at once, ``.part`` files renamed only when complete); a job an earlier
+run finished but did not download is downloaded now. Ctrl-C cancels the run:
+the batch stops sending jobs, the journal keeps the rest, and the results
+file is written before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import attrs
+
+from ._batch import Batch
+from ._cli_common import sdk_logging
+from ._cli_inputs import Job, safe_name
+from ._cli_progress import Counts, Reporter
+from ._cli_results import (
+    RESULTS_FILE,
+    Result,
+    RunReport,
+    failure_reason,
+    previous_files,
+    write_results,
+)
+from ._client import Client
+from ._config import PollPolicy
+from ._download import download_video
+from ._jobs import JobHandle
+from ._models import Video
+from ._outcomes import Completed, Failed, Outcome, TimedOut
+from ._store import SQLiteStore
+from .exceptions import HeyGenError
+
+
+__all__ = ["JOURNAL_PATH", "RunConfig", "run_jobs"]
+
+JOURNAL_PATH = Path(".heygen") / "journal.sqlite"
+_DOWNLOADS_AT_ONCE = 4
+_TICK = 0.2
+
+
+@attrs.define(kw_only=True)
+class RunConfig:
+    """
+    How one run behaves; see the ``render`` options.
+
+    *emit* prints a data line per job on stdout (JSON with *json*); it is off
+    when stdout is the terminal the progress is already shown on.
+    """
+
+    out: Path
+    max_in_flight: int = 10
+    deadline: float | None = None
+    poll: PollPolicy | None = None
+    download: bool = True
+    json: bool = False
+    emit: bool = True
+    journal: bool = True
+    description: str = "Rendering"
+
+
+class _Interrupt:
+    """Whether Ctrl-C asked us to stop."""
+
+    fired = False
+
+
+@contextlib.contextmanager
+def _sigint_cancels(task: asyncio.Task[None]) -> Iterator[_Interrupt]:
+    """While inside, SIGINT cancels *task* (once) instead of raising."""
+    loop = asyncio.get_running_loop()
+    flag = _Interrupt()
+
+    def on_sigint() -> None:
+        if not flag.fired:
+            flag.fired = True
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+        installed = False  # Windows or not the main thread: Ctrl-C still stops us
+    else:
+        installed = True
+    try:
+        yield flag
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+class _Run:
+    """One run of a list of jobs through a batch; see :func:`run_jobs`."""
+
+    def __init__(
+        self,
+        client: Client,
+        jobs: Sequence[Job],
+        config: RunConfig,
+        reporter: Reporter,
+    ) -> None:
+        self.client = client
+        self.jobs = jobs
+        self.config = config
+        self.reporter = reporter
+        self.batch: Batch | None = None
+        self.names: dict[JobHandle, str] = {}
+        self.files: dict[JobHandle, Path] = {}
+        self.download_errors: dict[JobHandle, str] = {}
+        self.previous: dict[tuple[str, str], str] = {}
+        self.by_tag: dict[str, list[JobHandle]] = {}
+        self.settled: set[JobHandle] = set()
+        self.earlier: set[JobHandle] = set()
+        self.interrupted = False
+        self._slots = asyncio.Semaphore(_DOWNLOADS_AT_ONCE)
+
+    async def run(self) -> RunReport:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        out = self.config.out
+        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+        if self.config.journal:
+            self.previous = await asyncio.to_thread(previous_files, out / RESULTS_FILE)
+        work = loop.create_task(self._work())
+        try:
+            with _sigint_cancels(work) as interrupt:
+                try:
+                    await work
+                except asyncio.CancelledError:
+                    if not interrupt.fired:
+                        raise
+                    self.interrupted = True
+        finally:
+            self.reporter.close()
+        results = tuple(self._result(h) for h in self._handles())
+        await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
+        batch = self.batch
+        return RunReport(
+            results=results,
+            interrupted=self.interrupted,
+            elapsed=loop.time() - started,
+            requests=dict(batch.stats().requests) if batch is not None else {},
+        )
+
+    def _handles(self) -> tuple[JobHandle, ...]:
+        return self.batch.jobs if self.batch is not None else ()
+
+    async def _work(self) -> None:
+        options: dict[str, Any] = {
+            "max_in_flight": self.config.max_in_flight,
+            "deadline": self.config.deadline,
+            "poll": self.config.poll,
+        }
+        if self.config.journal:
+            options["store"] = SQLiteStore(self.config.out / JOURNAL_PATH)
+        async with self.client.batch(**options) as batch:
+            self.batch = batch
+            for job in self.jobs:
+                self.names[batch.submit(job.request, tag=job.tag)] = job.name
+            for handle in batch.jobs:
+                self.by_tag.setdefault(repr(handle.tag), []).append(handle)
+            self._name_the_rest(batch.jobs)
+            self.reporter.start(len(batch.jobs), self.config.description)
+            self._say_resumed(batch.jobs)
+            ticker = asyncio.get_running_loop().create_task(self._tick(batch))
+            try:
+                async with asyncio.TaskGroup() as downloads:
+                    # Jobs an earlier run finished and reported are not
+                    # yielded again, but may still need their download.
+                    for handle in batch.jobs:
+                        if handle.done():
+                            self.earlier.add(handle)
+                            self._settle(handle, downloads)
+                    async for outcome in batch.as_completed():
+                        handle = self._handle_of(outcome)
+                        if handle not in self.settled:
+                            self._settle(handle, downloads)
+                        self.reporter.update(self._counts(batch))
+            finally:
+                ticker.cancel()
+            self.reporter.update(self._counts(batch))
+
+    def _say_resumed(self, handles: Sequence[JobHandle]) -> None:
+        """On a resumed journal, say what an earlier run already did."""
+        done = sum(h.done() for h in handles)
+        rendering = sum(not h.done() and h.video_id is not None for h in handles)
+        if done or rendering:
+            self.reporter.line(
+                f"Resuming: {done} jobs finished earlier, {rendering} still "
+                f"rendering, {len(handles) - done - rendering} to send "
+                f"(journal: {self.config.out / JOURNAL_PATH})"
+            )
+
+    def _settle(self, handle: JobHandle, downloads: asyncio.TaskGroup) -> None:
+        """A job has its outcome: download its video, or just report it."""
+        self.settled.add(handle)
+        outcome = handle.outcome
+        if isinstance(outcome, Completed) and self.config.download:
+            downloads.create_task(self._download(handle, outcome.video))
+        else:
+            self._report(handle)
+
+    def _name_the_rest(self, handles: Sequence[JobHandle]) -> None:
+        """Safe, unique file names for journaled jobs this run did not list."""
+        taken = {name.lower() for name in self.names.values()}
+        for handle in handles:
+            if handle in self.names:
+                continue
+            stem = safe_name(Path(str(handle.tag).split("#")[-1]).stem)
+            name, counter = f"{stem}.mp4", 1
+            while name.lower() in taken:
+                counter += 1
+                name = f"{stem}-{counter}.mp4"
+            taken.add(name.lower())
+            self.names[handle] = name
+
+    def _handle_of(self, outcome: Outcome) -> JobHandle:
+        matches = self.by_tag[repr(outcome.tag)]
+        return next((h for h in matches if h.outcome is outcome), matches[0])
+
+    async def _tick(self, batch: Batch) -> None:
+        while True:
+            await asyncio.sleep(_TICK)
+            self.reporter.update(self._counts(batch))
+
+    @staticmethod
+    def _counts(batch: Batch) -> Counts:
+        stats = batch.stats()
+        return Counts(
+            total=len(batch.jobs),
+            queued=stats.queued,
+            in_flight=stats.uploading + stats.submitting + stats.in_flight,
+            completed=stats.completed,
+            failed=stats.failed + stats.timed_out,
+        )
+
+    async def _download(self, handle: JobHandle, video: Video) -> None:
+        path = self.config.out / self.names[handle]
+        try:
+            async with self._slots:
+                known = self.previous.get((str(handle.tag), video.id)) == str(path)
+                if not (known and await asyncio.to_thread(path.is_file)):
+                    await download_video(self.client, video, path)
+            self.files[handle] = path
+        except (HeyGenError, OSError, ValueError, aiohttp.ClientError) as exc:
+            self.download_errors[handle] = f"download failed: {exc}"
+        self._report(handle)
+
+    def _result(self, handle: JobHandle) -> Result:
+        outcome = handle.outcome
+        tag = str(handle.tag)
+        if isinstance(outcome, Completed):
+            file = self.files.get(handle)
+            return Result(
+                input=tag,
+                video_id=outcome.video.id,
+                status="completed",
+                video_url=outcome.video.video_url,
+                file=str(file) if file is not None else None,
+                error=self.download_errors.get(handle),
+            )
+        if isinstance(outcome, Failed):
+            return Result(
+                input=tag,
+                video_id=outcome.video.id if outcome.video else handle.video_id,
+                status="failed",
+                error=failure_reason(outcome),
+            )
+        if isinstance(outcome, TimedOut):
+            last = outcome.last_status.value if outcome.last_status else "unknown"
+            return Result(
+                input=tag,
+                video_id=outcome.video_id or handle.video_id,
+                status="timed_out",
+                error=f"deadline passed (last status: {last}); run again to resume",
+            )
+        return Result(input=tag, video_id=handle.video_id, status="pending")
+
+    def _report(self, handle: JobHandle) -> None:
+        """One finished job: a data line on stdout, a human line on stderr."""
+        result = self._result(handle)
+        if self.config.emit:
+            print(_data_line(result, as_json=self.config.json), flush=True)
+        if result.status == "completed" and result.error is None:
+            where = result.file or result.video_id
+            earlier = " (earlier run)" if handle in self.earlier else ""
+            self.reporter.line(
+                f"done      {result.input} -> {where}{earlier}", style="green"
+            )
+        elif result.status == "completed":
+            self.reporter.line(f"FAILED    {result.input}: {result.error}", style="red")
+        else:
+            label = "FAILED   " if result.status == "failed" else "TIMED OUT"
+            self.reporter.line(f"{label} {result.input}: {result.error}", style="red")
+
+
+def _data_line(result: Result, *, as_json: bool) -> str:
+    """``status  video_id  input  file-or-error`` (tab-separated), or JSON."""
+    if as_json:
+        return json.dumps(result.to_json())
+    detail = result.file or result.error or result.video_url or ""
+    return "\t".join((result.status, result.video_id or "-", result.input, detail))
+
+
+async def run_jobs(
+    client: Client, jobs: Sequence[Job], config: RunConfig, reporter: Reporter
+) -> RunReport:
+    """
+    Render *jobs* through one batch, downloading as they complete.
+
+    Writes ``results.jsonl`` in ``config.out`` before returning, also when
+    Ctrl-C interrupted the run (then ``interrupted`` is set).
+    """
+    with sdk_logging(reporter.log_handler()):
+        return await _Run(client, jobs, config, reporter).run()
