@@ -44,6 +44,8 @@ _FATAL = (AuthenticationError, PermissionDeniedError, BadRequestError)
 _NOT_FOUND_GRACE = 3
 # A job joins a poll early once this fraction of its wait has passed.
 _RIPE_FRACTION = 0.5
+# Terminal webhook results kept for videos nobody waits on (yet).
+_EARLY_MAX = 1_000
 
 
 class Backend(Protocol):
@@ -138,6 +140,7 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._early: dict[str, Video] = {}
         self.bulk_supported = True
         self.job_polls = 0
         self.status_calls = 0
@@ -182,6 +185,9 @@ class Scheduler:
             owner=owner,
         )
         self._by_id.setdefault(video_id, []).append(watch)
+        if (early := self._early.pop(video_id, None)) is not None:
+            self._settle_all(early, [watch])  # its webhook beat its create
+            return watch
         self._schedule(watch, now + self._jittered(watch, watch.interval))
         self._ensure_running()
         return watch
@@ -238,13 +244,23 @@ class Scheduler:
         if not video.status.is_terminal:
             return self.poke(video.id)
         watches = [w for w in self._by_id.get(video.id, ()) if w.active]
+        if not watches:
+            # A delivery can arrive before the create call returns: keep it
+            # (briefly, boundedly) for the watch that is about to start.
+            self._early[video.id] = video
+            while len(self._early) > _EARLY_MAX:
+                del self._early[next(iter(self._early))]
+            return False
+        self._settle_all(video, watches)
+        return True
+
+    def _settle_all(self, video: Video, watches: list[Watch]) -> None:
         for watch in watches:
             watch.last_status = video.status
             if video.status is VideoStatus.COMPLETED:
                 self._settle(watch, video)
             else:
                 self._fail(watch, VideoFailedError(video))
-        return bool(watches)
 
     async def aclose(self) -> None:
         """Stop the loop; every pending wait fails with a clear error."""

@@ -129,3 +129,17 @@ async def test_wait_forever_when_deadline_none(voice_id: str) -> None:
         created = await client.create_video(req(voice_id))
         video = await client.wait_for_video(created.id, deadline=None)
     assert video.status is hg.VideoStatus.COMPLETED
+
+
+async def test_resolve_before_watch_settles_the_next_watch() -> None:
+    """A delivery that beats its create call settles the wait that follows."""
+    async with FakeHeyGen() as fake, strict_client(fake) as client:
+        scheduler = Scheduler(client, poll=SLOW)
+        video = hg.Video(id="v_early", status=hg.VideoStatus.COMPLETED)
+        assert not scheduler.resolve(video)
+        assert await scheduler.wait("v_early") == video
+        for i in range(1_005):
+            scheduler.resolve(hg.Video(id=f"v_{i}", status=hg.VideoStatus.FAILED))
+        assert len(scheduler._early) == 1_000
+        await scheduler.aclose()
+    assert fake.stats.total_requests == 0
