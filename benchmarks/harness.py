@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
-import os
 import random
 import resource
 import time
@@ -420,6 +419,5 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
 def run_one(cfg: RunConfig) -> dict[str, Any]:
     """Run *cfg* in a fresh event loop (virtual or real time)."""
     factory = virtual_loop_factory(cfg.guard) if cfg.clock == "virtual" else None
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(_run(cfg))

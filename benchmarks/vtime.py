@@ -115,7 +115,7 @@ def virtual_loop_factory(guard: float = 0.0) -> Callable[[], VirtualTimeLoop]:
 
 # -- CPU attribution ------------------------------------------------------
 
-_SERVER_MARKERS = ("aiohttp/web_", "heygen_async/testing/", "benchmarks/fakeside")
+_SERVER_MARKERS = ("aiohttp/web_", "heygen_async/testing/")
 
 
 def _is_server_code(filename: str) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _journal
+from ._aio import cancel_and_wait
 from ._config import PollPolicy
 from ._jobs import BatchStats, JobHandle, Stage
 from ._models import Video, VideoRequest
@@ -467,12 +467,7 @@ class Batch:
         self._state = "closed"
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
-        tasks = [t for t in (self._admitter, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([self._admitter, *self._tasks])
         for watch in list(self._watches.values()):
             self._scheduler.forget(watch)
         self._watches.clear()

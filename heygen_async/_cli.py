@@ -241,8 +241,8 @@ def _add_render(commands: _Commands) -> None:
         "--poll-interval",
         type=positive_float,
         metavar="SECONDS",
-        help="first status poll after SECONDS, later ones up to 6x that "
-        "(default: 5, growing to 30)",
+        help="first status poll after SECONDS, later ones up to 3x that "
+        "(default: 5, growing to 15)",
     )
     add(
         "--out",

@@ -112,7 +112,7 @@ class PollPolicy:
 
     interval_initial: float = attrs.field(default=5.0, validator=_positive)
     multiplier: float = attrs.field(default=1.5, validator=attrs.validators.ge(1.0))
-    interval_max: float = attrs.field(default=30.0, validator=_positive)
+    interval_max: float = attrs.field(default=15.0, validator=_positive)
     jitter: float = attrs.field(
         default=0.25, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
     )

@@ -22,6 +22,7 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
 from ._models import StatusItem, Video, VideoStatus
 from .exceptions import (
@@ -265,12 +266,7 @@ class Scheduler:
     async def aclose(self) -> None:
         """Stop the loop; every pending wait fails with a clear error."""
         self._closed = True
-        tasks = [t for t in (self._task, *self._side_tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([self._task, *self._side_tasks])
         self._task = None
         error = HeyGenError("the client was closed while waiting for this video")
         for watches in list(self._by_id.values()):
@@ -297,12 +293,23 @@ class Scheduler:
         if self._heap[0][2] is watch:
             self._wakeup.set()
 
-    def _reschedule(self, watch: Watch, now: float) -> None:
+    def _reschedule(self, watch: Watch, now: float, draw: float | None = None) -> None:
+        """
+        Grow *watch*'s interval and queue its next poll.
+
+        *draw* (in ``[-1, 1]``) is one jitter draw shared by every watch
+        polled in the same tick: jobs asked about together stay together, so
+        the next bulk call covers all of them instead of the earliest few.
+        """
         policy = watch.policy
         watch.interval = min(watch.interval * policy.multiplier, policy.interval_max)
         if watch.owner is not None and watch.owner.saturated:
             watch.interval = min(watch.interval, policy.interval_initial)
-        self._schedule(watch, now + self._jittered(watch, watch.interval))
+        if draw is None:
+            wait = self._jittered(watch, watch.interval)
+        else:
+            wait = watch.interval * (1 + draw * policy.jitter)
+        self._schedule(watch, now + wait)
 
     def _unindex(self, watch: Watch) -> None:
         watches = self._by_id.get(watch.video_id)
@@ -376,13 +383,16 @@ class Scheduler:
         ]
         await asyncio.gather(*(self._poll_chunk(chunk, by_id) for chunk in chunks))
         now = asyncio.get_running_loop().time()
+        # One jitter draw per tick (see _reschedule): with bulk polls, per-job
+        # draws would let the earliest of ~100 draws set every next tick.
+        draw = self._rng.uniform(-1.0, 1.0)
         for watch in watches:
             if not watch.active or watch.resolving:
                 continue
             if watch.deadline is not None and now >= watch.deadline:
                 self._fail(watch, WaitTimeoutError(watch.video_id, watch.last_status))
             else:
-                self._reschedule(watch, now)
+                self._reschedule(watch, now, draw)
 
     async def _poll_chunk(
         self, ids: Sequence[str], by_id: dict[str, list[Watch]]

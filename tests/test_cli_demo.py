@@ -52,7 +52,7 @@ def test_per_job_polling_estimate(seconds: float, requests: int) -> None:
 def test_demo_policy_is_the_default_compressed() -> None:
     """The demo polls like the default policy, only faster."""
     policy = demo_poll_policy(10)
-    assert (policy.interval_initial, policy.interval_max) == (0.5, 3.0)
+    assert (policy.interval_initial, policy.interval_max) == (0.5, 1.5)
     assert policy.deadline == 120.0
 
 

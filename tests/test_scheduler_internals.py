@@ -143,3 +143,16 @@ async def test_resolve_before_watch_settles_the_next_watch() -> None:
         assert len(scheduler._early) == 1_000
         await scheduler.aclose()
     assert fake.stats.total_requests == 0
+
+
+async def test_one_jitter_draw_per_tick(voice_id: str) -> None:
+    """Jobs polled in the same tick stay together for the next one."""
+    jittery = hg.PollPolicy(interval_initial=10, multiplier=1, jitter=0.5)
+    async with FakeHeyGen(render_seconds=30) as fake, strict_client(fake) as client:
+        created = await client.create_video(req(voice_id))
+        scheduler = Scheduler(client, poll=jittery)
+        watches = [scheduler.watch(created.id) for _ in range(10)]
+        assert len({w.next_poll for w in watches}) == 10  # first polls spread
+        await scheduler._tick(watches)
+        assert len({w.next_poll for w in watches}) == 1
+        await scheduler.aclose()

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import attrs
 
+from heygen_async._aio import cancel_and_wait
+
 from ._wire import invalid
 
 
@@ -345,12 +347,7 @@ class WebhookHub:
     async def aclose(self) -> None:
         """Stop the loop and every delivery in progress; close the session."""
         self._closed = True
-        tasks = [t for t in (self._task, *self._deliveries) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([self._task, *self._deliveries])
         self._task = None
         self._heap.clear()
         self._queued.clear()
