@@ -121,6 +121,22 @@ class PollPolicy:
     )
 
     @classmethod
+    def for_webhooks(cls, *, deadline: float | None = 1200.0) -> PollPolicy:
+        """
+        A slow safety-net cadence for when verified webhooks complete jobs.
+
+        Deliveries settle jobs within milliseconds; polling only catches the
+        rare one that never arrives: first after 60 s, then up to 5 minutes.
+        """
+        return cls(
+            interval_initial=60.0,
+            multiplier=2.0,
+            interval_max=300.0,
+            jitter=0.25,
+            deadline=deadline,
+        )
+
+    @classmethod
     def for_testing(cls, *, deadline: float | None = 10.0) -> PollPolicy:
         """A fast, jitter-free cadence for tests against the fake server."""
         return cls(

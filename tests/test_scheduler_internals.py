@@ -156,3 +156,13 @@ async def test_one_jitter_draw_per_tick(voice_id: str) -> None:
         await scheduler._tick(watches)
         assert len({w.next_poll for w in watches}) == 1
         await scheduler.aclose()
+
+
+def test_webhook_policy_is_a_slow_safety_net() -> None:
+    """The webhook cadence polls rarely, and never faster than the default."""
+    net = hg.PollPolicy.for_webhooks()
+    default = hg.PollPolicy()
+    assert net.interval_initial >= 10 * default.interval_initial
+    assert net.interval_max > default.interval_max
+    assert net.deadline == default.deadline
+    assert hg.PollPolicy.for_webhooks(deadline=None).deadline is None
