@@ -6,7 +6,8 @@ headers, a timeout by kind of call, the shared :class:`~._throttle.Throttle`,
 the retry loop, envelope checks and the mapping of error responses and aiohttp
 failures onto :mod:`heygen_async.exceptions`.
 
-What is retried (see ``docs/heygen-v3-contract.md`` section 8):
+What is retried (HeyGen documents 429 + ``Retry-After`` on every endpoint;
+POST is only safe to repeat with an ``Idempotency-Key``):
 
 - 429 on any method, waiting ``Retry-After`` (capped, no jitter) and telling
   the throttle so every other caller waits too;

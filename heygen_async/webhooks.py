@@ -16,9 +16,8 @@ delivery that fails verification with a 4xx::
         case webhooks.GenericEvent(): ...  # anything else HeyGen sends
 
 The signature scheme is INFERRED from several independent implementations
-(HeyGen's guide was not readable in full; ``docs/heygen-v3-contract.md``
-§2.11): ``Heygen-Signature`` is the lowercase hex HMAC-SHA256 of the raw
-body, keyed with the endpoint secret (the whole ``whsec_...`` string, as
+(HeyGen's guide does not spell it out in full): ``Heygen-Signature`` is the
+lowercase hex HMAC-SHA256 of the raw body, keyed with the endpoint secret (the whole ``whsec_...`` string, as
 UTF-8); ``Heygen-Timestamp`` is unix seconds; ``Heygen-Event-Id`` identifies
 the event across retries. A signature over ``"{timestamp}.{body}"`` is
 accepted as well, in case HeyGen signs the timestamp too. The legacy headers

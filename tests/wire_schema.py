@@ -2,7 +2,7 @@
 A checker for ``POST /v3/videos`` bodies, written from HeyGen's OpenAPI.
 
 Independent of ``_converter`` on purpose: it is the yardstick the converter's
-output is measured against (see ``docs/heygen-v3-contract.md`` section 2.1).
+output is measured against (the ``POST /v3/videos`` union of the v3 OpenAPI).
 """
 
 from __future__ import annotations

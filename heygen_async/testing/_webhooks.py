@@ -8,9 +8,9 @@ with a ``callback_url``) one background task sleeps until the earliest finish
 time in a heap, then posts the event. It exits when the heap is empty, so a
 fake nobody subscribed to runs no task at all.
 
-What a delivery looks like is INFERRED (``docs/heygen-v3-contract.md``
-§2.11): ``{"event_type", "event_data"}`` with ``url`` on success and ``msg``
-on failure; registered endpoints get ``Heygen-Signature`` (lowercase hex
+What a delivery looks like is INFERRED from HeyGen's webhook docs and
+third-party receivers, not confirmed: ``{"event_type", "event_data"}`` with
+``url`` on success and ``msg`` on failure; registered endpoints get ``Heygen-Signature`` (lowercase hex
 HMAC-SHA256 of the raw body, keyed with the ``whsec_...`` string as UTF-8),
 ``Heygen-Timestamp`` (unix seconds, fresh on every attempt) and
 ``Heygen-Event-Id``. Per-video ``callback_url`` deliveries are sent unsigned:
