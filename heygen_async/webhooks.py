@@ -17,11 +17,12 @@ delivery that fails verification with a 4xx::
 
 The signature scheme is INFERRED from several independent implementations
 (HeyGen's guide does not spell it out in full): ``Heygen-Signature`` is the
-lowercase hex HMAC-SHA256 of the raw body, keyed with the endpoint secret (the whole ``whsec_...`` string, as
-UTF-8); ``Heygen-Timestamp`` is unix seconds; ``Heygen-Event-Id`` identifies
-the event across retries. A signature over ``"{timestamp}.{body}"`` is
-accepted as well, in case HeyGen signs the timestamp too. The legacy headers
-``Signature`` and ``X-HeyGen-Signature`` carry the body-only HMAC.
+lowercase hex HMAC-SHA256 of the raw body, keyed with the endpoint secret (the
+whole ``whsec_...`` string, as UTF-8); ``Heygen-Timestamp`` is unix seconds;
+``Heygen-Event-Id`` identifies the event across retries. A signature over
+``"{timestamp}.{body}"`` is accepted as well, in case HeyGen signs the
+timestamp too. The legacy headers ``Signature`` and ``X-HeyGen-Signature``
+carry the body-only HMAC.
 
 .. warning:: A body-only signature covers neither the timestamp nor the event
    id, so a captured delivery can be replayed with fresh headers. Feeding a

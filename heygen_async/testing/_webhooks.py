@@ -10,12 +10,12 @@ fake nobody subscribed to runs no task at all.
 
 What a delivery looks like is INFERRED from HeyGen's webhook docs and
 third-party receivers, not confirmed: ``{"event_type", "event_data"}`` with
-``url`` on success and ``msg`` on failure; registered endpoints get ``Heygen-Signature`` (lowercase hex
-HMAC-SHA256 of the raw body, keyed with the ``whsec_...`` string as UTF-8),
-``Heygen-Timestamp`` (unix seconds, fresh on every attempt) and
-``Heygen-Event-Id``. Per-video ``callback_url`` deliveries are sent unsigned:
-whether HeyGen signs them is UNCONFIRMED, and unsigned is the cautious
-assumption for a receiver.
+``url`` on success and ``msg`` on failure; registered endpoints get
+``Heygen-Signature`` (lowercase hex HMAC-SHA256 of the raw body, keyed with
+the ``whsec_...`` string as UTF-8), ``Heygen-Timestamp`` (unix seconds, fresh
+on every attempt) and ``Heygen-Event-Id``. Per-video ``callback_url``
+deliveries are sent unsigned: whether HeyGen signs them is UNCONFIRMED, and
+unsigned is the cautious assumption for a receiver.
 
 A receiver that answers non-2xx or cannot be reached is retried with
 exponential backoff (``webhook_retry_base`` doubling, ``webhook_attempts``
