@@ -58,3 +58,27 @@ def test_fastapi_example_demo_finishes_by_webhook() -> None:
     done = re.findall(r"^v_[0-9a-f]+: completed http://\S+$", result.stdout, re.M)
     assert len(done) == 3
     assert "webhooks delivered: 3; detail GETs: 0" in result.stdout
+
+
+def test_quickstart_example_waits_and_prints_url() -> None:
+    """quickstart.py creates a video, waits through the scheduler, prints its URL."""
+    result = run_example("quickstart.py")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^created v_[0-9a-f]+, waiting\.\.\.$", result.stdout, re.M)
+    assert re.search(
+        r"^done in .*: http://127\.0\.0\.1:\d+/.+\.mp4", result.stdout, re.M
+    )
+
+
+def test_batch_folder_example_reports_every_photo(tmp_path: Path) -> None:
+    """batch_folder.py reports each photo once, in completion order, and resumes."""
+    journal = tmp_path / "run.sqlite"
+    result = run_example("batch_folder.py", "--journal", str(journal))
+    assert result.returncode == 0, result.stderr
+    names = re.findall(r"^(?:done|failed|too slow) +(\S+):", result.stdout, re.M)
+    assert len(names) == 24
+    assert len(set(names)) == 24
+    assert re.search(
+        r"^\d+ completed, \d+ failed, 0 timed out; \d+ requests$", result.stdout, re.M
+    )
+    assert journal.exists()
