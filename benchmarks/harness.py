@@ -1,11 +1,15 @@
 """
-The jobs, the three strategies and the metrics of the scheduler benchmark.
+The jobs, the four strategies and the metrics of the scheduler benchmark.
 
 One *run* is one strategy rendering N jobs under a concurrency cap against a
 fresh :class:`~heygen_async.testing.FakeHeyGen`. The jobs are drawn once from a
 seeded RNG and looked up by the job number carried in the request's ``title``,
 so every strategy faces the same render durations and the same failures, in
 whatever order its creates happen to reach the fake.
+
+Strategy "webhook" is the batch again, plus a webhook receiver (aiohttp, on
+loopback, in the same loop) that verifies each signed delivery from the fake
+and feeds it to the client; its polling is only a slow safety net.
 """
 
 from __future__ import annotations
@@ -22,15 +26,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from vtime import CpuSplit, VirtualTimeLoop, virtual_loop_factory
 
 import heygen_async as hg
+from heygen_async import webhooks
 from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 
 
-STRATEGIES = ("batch", "seed", "cli")
+STRATEGIES = ("batch", "webhook", "seed", "cli")
+# The per-job polling loops a user would otherwise write.
+BASELINES = ("seed", "cli")
 STRATEGY_LABELS = {
     "batch": "heygen_async batch",
+    "webhook": "batch + webhooks",
     "seed": "seed loop (GET/10 s)",
     "cli": "CLI cadence (2 s x2 to 30 s)",
 }
@@ -67,6 +76,10 @@ class RunConfig:
     trace_memory: bool = False
     cpu_split: bool = True
     guard: float = 0.0  # VirtualTimeLoop.guard: real seconds to poll before a jump
+    # Strategy "webhook" only: one-way delivery latency (the fake's
+    # webhook_delay) and the share of deliveries the fake loses on purpose.
+    webhook_delay: float = 0.05
+    webhook_drop_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -136,16 +149,20 @@ def default_voice() -> str:
 # -- strategies -------------------------------------------------------------
 
 
+def scale_policy(policy: hg.PollPolicy, scale: float) -> hg.PollPolicy:
+    """*policy* with every duration times *scale*."""
+    return hg.PollPolicy(
+        interval_initial=policy.interval_initial * scale,
+        multiplier=policy.multiplier,
+        interval_max=policy.interval_max * scale,
+        jitter=policy.jitter,
+        deadline=None if policy.deadline is None else policy.deadline * scale,
+    )
+
+
 def scaled_poll(scale: float) -> hg.PollPolicy:
     """The SDK's default PollPolicy, every duration times *scale*."""
-    default = hg.PollPolicy()
-    return hg.PollPolicy(
-        interval_initial=default.interval_initial * scale,
-        multiplier=default.multiplier,
-        interval_max=default.interval_max * scale,
-        jitter=default.jitter,
-        deadline=None if default.deadline is None else default.deadline * scale,
-    )
+    return scale_policy(hg.PollPolicy(), scale)
 
 
 @dataclass
@@ -172,11 +189,123 @@ async def run_batch(
         async for outcome in batch.as_completed():
             obs.seen[outcome.tag] = loop.time()
             obs.outcome[outcome.tag] = type(outcome).__name__.lower()
-        scheduler = getattr(client, "_scheduler", None)
-        if scheduler is not None:
-            obs.extra["job_polls"] = scheduler.job_polls
-            obs.extra["status_calls"] = scheduler.status_calls
-            obs.extra["detail_calls"] = scheduler.detail_calls
+        _scheduler_counts(client, obs)
+
+
+def _scheduler_counts(client: hg.Client, obs: Observed) -> None:
+    scheduler = getattr(client, "_scheduler", None)
+    if scheduler is not None:
+        obs.extra["job_polls"] = scheduler.job_polls
+        obs.extra["status_calls"] = scheduler.status_calls
+        obs.extra["detail_calls"] = scheduler.detail_calls
+
+
+class WebhookReceiver:
+    """
+    The receiver a user would run: verify the raw body, feed the client, 200.
+
+    Plain aiohttp on 127.0.0.1 (port 0), in the same event loop as the
+    client and the fake. A delivery that fails verification gets a 401 (and
+    is counted: there should be none).
+
+    ``verify`` checks ``Heygen-Timestamp`` against "now"; the fake stamps
+    deliveries from the loop's clock, which runs ahead of the wall clock in
+    virtual time, so the receiver's "now" is that same clock in unix seconds
+    (``loop.time()`` plus the wall offset taken at start). In real time the
+    two agree.
+    """
+
+    def __init__(self, client: hg.Client) -> None:
+        self.client = client
+        self.secret: str | None = None
+        self.url = ""
+        self.port = 0
+        self.received: dict[str, float] = {}  # video id -> loop time fed
+        self.settled: set[str] = set()  # video ids whose wait the event settled
+        self.rejected = 0
+        self.requests = 0
+        self._runner: web.AppRunner | None = None
+        self._loop = asyncio.get_running_loop()
+        self._unix_offset = time.time() - self._loop.time()
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/heygen/webhook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{self.port}/heygen/webhook"
+
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        body = await request.read()
+        if self.secret is None:
+            return web.Response(status=503)
+        try:
+            event = webhooks.verify(
+                body,
+                request.headers,
+                self.secret,
+                now=self._loop.time() + self._unix_offset,
+            )
+        except hg.InvalidSignatureError:
+            self.rejected += 1
+            return web.Response(status=401)
+        waited = self.client.feed_webhook(event)
+        video_id = getattr(event, "video_id", None)
+        if video_id is not None:
+            self.received.setdefault(video_id, self._loop.time())
+            if waited:
+                self.settled.add(video_id)
+        return web.Response(status=200)
+
+
+async def run_webhook(
+    cfg: RunConfig,
+    url: str,
+    api_key: str,
+    voice: str,
+    obs: Observed,
+    split: CpuSplit | None,
+) -> WebhookReceiver:
+    """
+    (a') The batch, with webhooks completing jobs and polling as a safety net.
+
+    The same ``client.batch(max_in_flight=cap)`` as :func:`run_batch`, but
+    with ``PollPolicy.for_webhooks()`` (first poll after 60 s, x2, max 300 s)
+    and a :class:`WebhookReceiver` registered with
+    ``client.create_webhook_endpoint`` before the first submit.
+    """
+    loop = asyncio.get_running_loop()
+    poll = scale_policy(hg.PollPolicy.for_webhooks(), cfg.scale)
+    async with hg.Client(api_key=api_key, base_url=url, poll=poll) as client:
+        receiver = WebhookReceiver(client)
+        await receiver.start()
+        if split is not None:
+            split.user_ports.add(receiver.port)  # the receiver is user code
+        try:
+            endpoint = await client.create_webhook_endpoint(receiver.url)
+            receiver.secret = endpoint.secret
+            async with client.batch(max_in_flight=cfg.cap, poll=poll) as batch:
+                for i in range(cfg.n):
+                    batch.submit(sdk_request(i, voice), tag=i)
+                async for outcome in batch.as_completed():
+                    obs.seen[outcome.tag] = loop.time()
+                    obs.outcome[outcome.tag] = type(outcome).__name__.lower()
+            _scheduler_counts(client, obs)
+        finally:
+            await receiver.aclose()
+    obs.extra["webhook_requests"] = receiver.requests
+    obs.extra["webhook_rejected"] = receiver.rejected
+    obs.extra["webhook_received"] = len(receiver.received)
+    obs.extra["webhook_settled"] = len(receiver.settled)
+    return receiver
 
 
 DelayFn = Callable[[int, random.Random], float]

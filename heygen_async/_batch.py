@@ -342,9 +342,14 @@ class Batch:
         self._changed.set()
 
     async def _submit(self, job: JobHandle) -> None:
-        try:
-            if job._recorded is not None:
+        if job._recorded is not None:
+            try:
                 await asyncio.shield(job._recorded)
+            except Exception as error:  # noqa: BLE001 (any store; never send unjournaled)
+                self._release()
+                self._finish(job, Failed(error=error, tag=job.tag, request=job.request))
+                return
+        try:
             request = job._resolved or job.request
             if request.image_path is not None:
                 self._move(job, Stage.UPLOADING)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import heygen_async as hg
-from heygen_async.testing import FakeHeyGen
+from heygen_async import _journal
+from heygen_async.testing import FakeHeyGen, JobPlan
 from tests.helpers import png, req, strict_client
 
 
@@ -198,3 +199,63 @@ async def test_store_methods_need_open(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="not open"):
         await store.load()
     assert "journal.sqlite" in repr(store)
+
+
+class BrokenStore(hg.MemoryStore):
+    """A journal whose disk is full."""
+
+    async def add(self, record: hg.JobRecord) -> None:
+        raise OSError(28, "No space left on device")
+
+
+async def test_unjournaled_job_is_never_sent(voice_id: str) -> None:
+    """If the journal cannot record a job, it fails without being sent."""
+    async with FakeHeyGen() as fake, strict_client(fake) as client:
+        async with client.batch(store=BrokenStore()) as batch:
+            handle = batch.submit(req(voice_id), tag="x")
+        outcome = await handle
+    assert isinstance(outcome, hg.Failed)
+    assert isinstance(outcome.error, OSError)
+    assert "POST /v3/videos" not in fake.stats.requests
+
+
+async def test_failed_renders_and_refusals_survive_a_reopen(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """Failed renders, rate limits and local errors are rebuilt from the journal."""
+    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    plan = JobPlan(render_seconds=0.02, fail=True, failure_code="rendering_failed")
+    missing = hg.VideoRequest(
+        image_path=tmp_path / "nope.png", script="hi", voice_id=voice_id
+    )
+    async with FakeHeyGen(job_plan=lambda _i, _b: plan) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=store) as batch:
+                batch.submit(req(voice_id), tag="render")
+                batch.submit(missing, tag="missing")
+            async with client.batch(store=store) as batch:
+                outcomes = {o.tag: o async for o in batch.as_completed()}
+    render, local = outcomes["render"], outcomes["missing"]
+    assert isinstance(render, hg.Failed)
+    assert isinstance(render.error, hg.VideoFailedError)
+    assert render.video is not None
+    assert render.video.failure_code == "rendering_failed"
+    assert isinstance(local, hg.Failed)
+    assert isinstance(local.error, hg.HeyGenError)
+    assert "nope.png" in str(local.error)
+
+
+def test_rate_limit_refusal_rebuilds() -> None:
+    """A journaled 429 comes back as a RateLimitError with its code."""
+    refused = hg.Failed(
+        error=hg.RateLimitError(code="quota_exceeded", message="Quota"),
+        request=hg.VideoRequest(
+            image_url="https://e.com/a.jpg", audio_url="https://e.com/a.mp3"
+        ),
+    )
+    changes = _journal.outcome_changes(refused)
+    record = hg.JobRecord(key="k", seq=0, request={}, **changes)
+    rebuilt = _journal.recorded_outcome(record, refused.request)
+    assert isinstance(rebuilt, hg.Failed)
+    assert isinstance(rebuilt.error, hg.RateLimitError)
+    assert rebuilt.error.code == "quota_exceeded"
