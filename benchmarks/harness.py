@@ -437,23 +437,31 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
         faults.append(
             Fault(kind="slow", delay=cfg.latency * cfg.scale, probability=1.0)
         )
+    # Webhooks (strategy "webhook" only: nobody else registers an endpoint):
+    # every delivery leaves webhook_delay after the render ends, one way.
     fake = FakeHeyGen(
         concurrency_limit=cfg.cap,
         job_plan=plan,
         seed=cfg.seed,
         retry_after=max(1.0 * cfg.scale, 0.001),
         faults=faults,
+        webhook_delay=cfg.webhook_delay * cfg.scale,
+        webhook_drop_rate=cfg.webhook_drop_rate,
+        webhook_retry_base=0.5 * cfg.scale,
     )
     obs = Observed()
+    receiver: WebhookReceiver | None = None
     async with fake:
+        split = CpuSplit() if cfg.cpu_split else None
         if cfg.strategy == "batch":
             coro = run_batch(cfg, fake.url, fake.api_key, voice, obs)
+        elif cfg.strategy == "webhook":
+            coro = run_webhook(cfg, fake.url, fake.api_key, voice, obs, split)
         else:
             delays = seed_delays if cfg.strategy == "seed" else cli_delays
             coro = run_polling(
                 cfg, fake.url, fake.api_key, voice, obs, delays(cfg.scale)
             )
-        split = CpuSplit() if cfg.cpu_split else None
         rss_before = _rss_kb()
         if cfg.trace_memory:
             tracemalloc.start()
@@ -462,9 +470,11 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
         t0 = loop.time()
         if split is not None:
             with split:
-                await coro
+                ran = await coro
         else:
-            await coro
+            ran = await coro
+        if isinstance(ran, WebhookReceiver):
+            receiver = ran
         t_end = loop.time()
         cpu = time.process_time() - cpu0
         wall = time.perf_counter() - wall0
@@ -479,13 +489,23 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
     for video in videos:
         by_job.setdefault(job_index(video.request), []).append(video)
     delays_seen = []
+    # Webhook mode: split the delays by how the outcome arrived.
+    by_path: dict[str, list[float]] = {"webhook": [], "poll": [], "dropped": []}
     for job in jobs:
         made = by_job.get(job.index, [])
         if not made:
             continue
         video = made[-1]
         if job.index in obs.seen:
-            delays_seen.append(obs.seen[job.index] - video.finishes_mono)
+            delay = obs.seen[job.index] - video.finishes_mono
+            delays_seen.append(delay)
+            if receiver is not None:
+                if video.id in receiver.settled:
+                    by_path["webhook"].append(delay)
+                else:
+                    by_path["poll"].append(delay)
+                if video.id not in receiver.received:
+                    by_path["dropped"].append(delay)
     # The ideal packs the jobs' actual render durations (as the fake ran
     # them) in submission order; a job never created counts its planned one.
     actual_durations = [
@@ -511,6 +531,21 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
 
     virtual = isinstance(loop, VirtualTimeLoop)
     server_cpu = split.server if split is not None else None
+    webhook_info = None
+    if receiver is not None:
+        webhook_info = {
+            "attempted": stats.webhooks_attempted,
+            "delivered": stats.webhooks_delivered,
+            "failed": stats.webhooks_failed,
+            "dropped": stats.webhooks_dropped,
+            "received": len(receiver.received),
+            "settled_by_webhook": len(receiver.settled),
+            "rejected": receiver.rejected,
+            "delay_by_path": {
+                path: _delay_summary(values, cfg.scale)
+                for path, values in by_path.items()
+            },
+        }
     return {
         "config": asdict(cfg),
         "jobs": cfg.n,
@@ -541,7 +576,20 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "rss_before_kb": rss_before,
         "tracemalloc_peak_bytes": traced_peak,
+        "webhooks": webhook_info,
         "extra": obs.extra,
+    }
+
+
+def _delay_summary(values: list[float], scale: float) -> dict[str, Any]:
+    """Count, p50, p95 and max of *values* (seconds, unscaled)."""
+    if not values:
+        return {"count": 0, "p50": None, "p95": None, "max": None}
+    return {
+        "count": len(values),
+        "p50": percentile(values, 50) / scale,
+        "p95": percentile(values, 95) / scale,
+        "max": max(values) / scale,
     }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import selectors
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -137,6 +138,13 @@ def _classify(callback: Any) -> bool:
     return False
 
 
+def _port(transport: Any, name: str) -> int | None:
+    address = transport.get_extra_info(name)
+    if isinstance(address, tuple) and len(address) >= 2:
+        return address[1]
+    return None
+
+
 class CpuSplit:
     """
     Splits process CPU between fake-server callbacks and everything else.
@@ -146,12 +154,58 @@ class CpuSplit:
     when it is a step of a task whose coroutine lives in aiohttp's web server
     or the fake (or a read/write on a server-side transport). The timing
     itself costs about a microsecond per callback, charged to "client".
+
+    ``user_ports`` lists local web servers that are *user* code (a webhook
+    receiver): their aiohttp request tasks and transports are charged to the
+    client, and the fake's connections *to* them (webhook deliveries) to the
+    server. Empty by default, which keeps the plain rule above.
     """
 
     def __init__(self) -> None:
         self.server = 0.0
         self.callbacks = 0
+        self.user_ports: set[int] = set()
+        self._seen: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
         self._orig: Any = None
+
+    def is_server(self, callback: Any) -> bool:
+        """Whether *callback* runs fake-server code (see the class doc)."""
+        if not self.user_ports:
+            return _classify(callback)
+        owner = getattr(callback, "__self__", None)
+        if not isinstance(owner, asyncio.Task | asyncio.BaseTransport):
+            return _classify(callback)
+        # A task's or a transport's side never changes: decide it once.
+        known = self._seen.get(owner)
+        if known is None:
+            decided = self._classify_with_ports(owner)
+            if decided is None:
+                return True  # an aiohttp task not yet bound to its transport
+            self._seen[owner] = known = decided
+        return known
+
+    def _classify_with_ports(self, owner: Any) -> bool | None:
+        if isinstance(owner, asyncio.Task):
+            coro = owner.get_coro()
+            code = getattr(coro, "cr_code", None)
+            if code is None or not _is_server_code(code.co_filename):
+                return False
+            if "aiohttp/web_" not in code.co_filename:
+                return True  # the fake itself (heygen_async/testing)
+            frame = getattr(coro, "cr_frame", None)
+            handler = frame.f_locals.get("self") if frame is not None else None
+            transport = getattr(handler, "transport", None)
+            if transport is None:
+                return None  # not known yet: charge to the server, ask again
+            return _port(transport, "sockname") not in self.user_ports
+        protocol = getattr(owner, "_protocol", None)
+        if protocol is None:
+            return False
+        if _port(owner, "sockname") in self.user_ports:
+            return False  # the receiver's side of a delivery
+        if _port(owner, "peername") in self.user_ports:
+            return True  # the fake's side of a delivery
+        return type(protocol).__module__.startswith("aiohttp.web")
 
     def __enter__(self) -> CpuSplit:
         handle_cls = asyncio.events.Handle
@@ -160,7 +214,7 @@ class CpuSplit:
         clock = time.process_time
 
         def _run(handle: asyncio.Handle) -> None:
-            server = _classify(handle._callback)  # type: ignore[attr-defined]
+            server = split.is_server(handle._callback)  # type: ignore[attr-defined]
             if not server:
                 orig(handle)
                 return
