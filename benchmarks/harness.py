@@ -21,7 +21,7 @@ import random
 import resource
 import time
 import tracemalloc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -453,6 +453,7 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
     receiver: WebhookReceiver | None = None
     async with fake:
         split = CpuSplit() if cfg.cpu_split else None
+        coro: Coroutine[Any, Any, WebhookReceiver | None]
         if cfg.strategy == "batch":
             coro = run_batch(cfg, fake.url, fake.api_key, voice, obs)
         elif cfg.strategy == "webhook":

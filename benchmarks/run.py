@@ -160,12 +160,13 @@ def matrix(sizes: tuple[int, ...], *, trace_memory: bool) -> list[dict[str, Any]
     return results
 
 
-def drops(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
+def drops(sizes: tuple[int, ...], count: int) -> list[dict[str, Any]]:
     """
     Webhook mode with DROP_RATE of the deliveries lost: the polling safety net.
 
     Every job must still complete; each lost delivery should cost about one
-    detail GET, and its job is seen only when a (slow) poll finds it.
+    detail GET, and its job is seen only when a (slow) poll finds it. Seed 0
+    is the reported run; seeds 1..count are summarised in its ``"repeats"``.
     """
     results = []
     for n in sizes:
@@ -174,8 +175,36 @@ def drops(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
                 strategy="webhook", n=n, cap=cap, webhook_drop_rate=DROP_RATE
             )
             t = time.perf_counter()
-            results.append(spawn(cfg))
-            progress(f"  {describe(cfg)}  {time.perf_counter() - t:5.1f} s wall")
+            result = spawn(cfg)
+            others = spawn_many(
+                [
+                    replace(cfg, seed=seed, cpu_split=False)
+                    for seed in range(1, count + 1)
+                ]
+            )
+            result["repeats"] = {
+                "seeds": list(range(1, count + 1)),
+                "all_completed": [
+                    r["seen"] == n
+                    and sum(r["outcomes"].get(k, 0) for k in ("completed", "failed"))
+                    == n
+                    for r in others
+                ],
+                "dropped": [r["webhooks"]["dropped"] for r in others],
+                "detail": [
+                    r["requests"].get("GET /v3/videos/{video_id}", 0) for r in others
+                ],
+                "utilisation": [r["utilisation"] for r in others],
+                "requests_per_job": [r["requests_per_job_total"] for r in others],
+                "dropped_delay_p95": [
+                    r["webhooks"]["delay_by_path"]["dropped"]["p95"] for r in others
+                ],
+            }
+            results.append(result)
+            progress(
+                f"  {describe(cfg)} (+{count} seeds)"
+                f"  {time.perf_counter() - t:5.1f} s wall"
+            )
     return results
 
 
@@ -351,12 +380,12 @@ def _mean(values: list[float]) -> float:
 def webhook_table(runs: list[dict[str, Any]]) -> str:
     """Webhook mode: how each job's outcome arrived, and what it cost."""
     head = (
-        "| N | cap | deliveries dropped | delivered / received / settled a wait "
+        "| N | cap | drop rate | dropped | delivered / received / settled a wait "
         "| bulk | detail GETs | **req/job** | utilisation "
         "| delay p50 / p95 ms, by webhook | delay p50 / p95 / max s, dropped "
         "| delay p50 / p95 s, all |"
     )
-    rows = [head, "|" + "---|" * 11]
+    rows = [head, "|" + "---|" * 12]
     for r in runs:
         cfg, w = r["config"], r["webhooks"]
         paths = w["delay_by_path"]
@@ -371,9 +400,9 @@ def webhook_table(runs: list[dict[str, Any]]) -> str:
             if lost["count"]
             else "-"
         )
-        dropped = f"{w['dropped']} of {cfg['n']} ({cfg['webhook_drop_rate']:.0%} set)"
         rows.append(
-            f"| {cfg['n']} | {cfg['cap']} | {dropped} "
+            f"| {cfg['n']} | {cfg['cap']} | {cfg['webhook_drop_rate']:.0%} "
+            f"| {w['dropped']} "
             f"| {w['delivered']} / {w['received']} / {w['settled_by_webhook']} "
             f"| {r['requests'].get('GET /v3/videos/statuses', 0)} "
             f"| {r['requests'].get('GET /v3/videos/{video_id}', 0)} "
@@ -405,6 +434,36 @@ def soundness_table(entries: list[dict[str, Any]]) -> str:
             f"| {trio('delay_p50', '.1f' if slow else '.3f')} "
             f"| {sum(g['virtual_guard_hits'])} of {sum(g['virtual_jumps'])} jumps "
             f"| {trio('wall_seconds', '.1f')} |"
+        )
+    return "\n".join(rows)
+
+
+def drops_table(runs: list[dict[str, Any]]) -> str:
+    """The lost-deliveries runs over the other seeds."""
+    rows = [
+        (
+            "| N | cap | seeds | all jobs completed | dropped / detail GETs, each seed "
+            "| req/job mean (min-max) | utilisation mean (min-max) "
+            "| dropped-job delay p95 s mean (min-max) |"
+        ),
+        "|" + "---|" * 8,
+    ]
+    for r in runs:
+        rep = r.get("repeats") or {}
+        if not rep.get("seeds"):
+            continue
+        cfg = r["config"]
+        pairs = ", ".join(
+            f"{d}/{g}" for d, g in zip(rep["dropped"], rep["detail"], strict=True)
+        )
+        p95 = [v for v in rep["dropped_delay_p95"] if v is not None]
+        seeds = f"{rep['seeds'][0]}-{rep['seeds'][-1]}"
+        rows.append(
+            f"| {cfg['n']} | {cfg['cap']} | {seeds} "
+            f"| {sum(rep['all_completed'])}/{len(rep['all_completed'])} | {pairs} "
+            f"| {_spread(rep['requests_per_job'], '.2f')} "
+            f"| {_spread(rep['utilisation'], '.3f')} "
+            f"| {_spread(p95, '.1f') if p95 else '-'} |"
         )
     return "\n".join(rows)
 
@@ -527,7 +586,7 @@ def _judge_webhooks(
     by_key: dict[tuple[int, int, str], dict[str, Any]],
     reps: list[dict[str, Any]],
     dropped: list[dict[str, Any]],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The webhook-mode targets, and the safety net with lost deliveries."""
     verdicts = []
     p95_max = TARGETS["webhook_delay_p95_max"]
@@ -577,6 +636,9 @@ def _judge_webhooks(
                 "met": done == cfg["n"] and r["seen"] == cfg["n"],
             }
         )
+        if r.get("repeats", {}).get("seeds"):
+            ok = r["repeats"]["all_completed"]
+            verdicts[-1]["repeats"] = f"{sum(ok)}/{len(ok)} seeds met"
     return verdicts
 
 
@@ -611,9 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = (100,) if args.quick else SIZES
     progress("matrix (virtual time):")
     results = matrix(sizes, trace_memory=not args.no_tracemalloc)
-    progress(f"webhook mode, {DROP_RATE:.0%} of deliveries dropped:")
-    dropped = drops(sizes)
     count = args.repeats if args.repeats is not None else (3 if args.quick else 5)
+    progress(f"webhook mode, {DROP_RATE:.0%} of deliveries dropped:")
+    dropped = drops(sizes, count)
     reps: list[dict[str, Any]] = []
     if count:
         progress(f"repeats (seeds 1-{count}):")
@@ -636,6 +698,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print()
     print(webhook_table([r for r in results if r["webhooks"]] + dropped))
+    if count:
+        print()
+        print(drops_table(dropped))
     if reps:
         print()
         print(repeats_table(reps))

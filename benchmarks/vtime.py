@@ -141,7 +141,7 @@ def _classify(callback: Any) -> bool:
 def _port(transport: Any, name: str) -> int | None:
     address = transport.get_extra_info(name)
     if isinstance(address, tuple) and len(address) >= 2:
-        return address[1]
+        return int(address[1])
     return None
 
 

@@ -126,12 +126,13 @@ class PollPolicy:
         A slow safety-net cadence for when verified webhooks complete jobs.
 
         Deliveries settle jobs within milliseconds; polling only catches the
-        rare one that never arrives: first after 60 s, then up to 5 minutes.
+        rare one that never arrives, once a minute. (Backing off further made
+        a lost delivery at the end of a batch hold its slot for minutes.)
         """
         return cls(
             interval_initial=60.0,
-            multiplier=2.0,
-            interval_max=300.0,
+            multiplier=1.0,
+            interval_max=60.0,
             jitter=0.25,
             deadline=deadline,
         )

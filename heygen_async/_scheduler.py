@@ -142,6 +142,7 @@ class Scheduler:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._early: dict[str, Video] = {}
+        self._settled: dict[str, None] = {}  # recently finished ids, in order
         self.bulk_supported = True
         self.job_polls = 0
         self.status_calls = 0
@@ -246,8 +247,10 @@ class Scheduler:
             return self.poke(video.id)
         watches = [w for w in self._by_id.get(video.id, ()) if w.active]
         if not watches:
+            if video.id in self._settled:
+                return False  # a late or repeated delivery
             # A delivery can arrive before the create call returns: keep it
-            # (briefly, boundedly) for the watch that is about to start.
+            # (boundedly) for the watch that is about to start.
             self._early[video.id] = video
             while len(self._early) > _EARLY_MAX:
                 del self._early[next(iter(self._early))]
@@ -501,10 +504,16 @@ class Scheduler:
         watch.resolving = False
         if watch.active:
             watch.future.set_result(video)
-        self._unindex(watch)
+        self._finished(watch)
 
     def _fail(self, watch: Watch, error: BaseException) -> None:
         watch.resolving = False
         if watch.active:
             watch.future.set_exception(error)
+        self._finished(watch)
+
+    def _finished(self, watch: Watch) -> None:
         self._unindex(watch)
+        self._settled[watch.video_id] = None
+        while len(self._settled) > _EARLY_MAX:
+            del self._settled[next(iter(self._settled))]

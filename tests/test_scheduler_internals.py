@@ -138,9 +138,13 @@ async def test_resolve_before_watch_settles_the_next_watch() -> None:
         video = hg.Video(id="v_early", status=hg.VideoStatus.COMPLETED)
         assert not scheduler.resolve(video)
         assert await scheduler.wait("v_early") == video
+        assert not scheduler.resolve(video)  # late repeat of a finished one
+        assert "v_early" not in scheduler._early
+        assert len(scheduler._settled) == 1
         for i in range(1_005):
             scheduler.resolve(hg.Video(id=f"v_{i}", status=hg.VideoStatus.FAILED))
         assert len(scheduler._early) == 1_000
+        assert len(scheduler._settled) == 1
         await scheduler.aclose()
     assert fake.stats.total_requests == 0
 
