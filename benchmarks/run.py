@@ -321,7 +321,8 @@ def machine_info() -> dict[str, Any]:
             check=False,
         ).stdout.strip()
     return {
-        "heygen_async_source": str(source),
+        # Relative to the repository, so results carry no machine paths.
+        "heygen_async_source": os.path.relpath(source, HERE.parent),
         "repo_head": head or None,
         "pythonpath": os.environ.get("PYTHONPATH"),
         "cpu_model": cpu,
