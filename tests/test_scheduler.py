@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -113,12 +114,14 @@ async def test_shared_retry_after_pauses_every_caller(voice_id: str) -> None:
         async with strict_client(fake) as client:
             created = await client.create_video(req(voice_id))
             waiting = asyncio.create_task(client.wait_for_video(created.id))
-            while fake.stats.responses.get("GET /v3/videos/statuses", {}).get(429) != 1:
-                await asyncio.sleep(0.002)
-            loop = asyncio.get_running_loop()
-            started = loop.time()
+            throttle = client._throttle
+            async with asyncio.timeout(2):
+                while throttle.delay() == 0:  # until the 429 has been handled
+                    await asyncio.sleep(0.002)
+            not_before = throttle.not_before
+            assert not_before - time.monotonic() > pause / 2
             await client.get_me()  # an unrelated call must wait out the pause
-            assert loop.time() - started >= pause * 0.9
+            assert time.monotonic() >= not_before
             await waiting
 
 
