@@ -1,0 +1,98 @@
+"""
+The public API as a user writes it: type-checked by mypy in CI, never run.
+
+If a public name, signature or return type changes by accident, this file
+stops type-checking.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+import heygen_async as hg
+from heygen_async import webhooks
+from heygen_async.testing import FakeHeyGen, Fault, JobPlan
+
+
+async def single(client: hg.Client, voice_id: str) -> str | None:
+    """Upload, create, wait."""
+    asset: hg.Asset = await client.upload_asset(Path("me.jpg"))
+    request = hg.VideoRequest(
+        image_asset_id=asset.id,
+        script="Hi!",
+        voice_id=voice_id,
+        resolution="1080p",
+        aspect_ratio="16:9",
+        voice_settings=hg.VoiceSettings(speed=1.1),
+        background=hg.Background(color="#ffffff"),
+    )
+    created: hg.CreatedVideo = await client.create_video(request)
+    try:
+        video: hg.Video = await client.wait_for_video(created.id, deadline=600)
+    except hg.VideoFailedError as error:
+        return error.video.failure_message
+    except hg.WaitTimeoutError as error:
+        last: hg.VideoStatus | None = error.last_status
+        return f"{error.video_id} still {last}"
+    return video.video_url
+
+
+async def many(client: hg.Client, photos: list[Path], voice_id: str) -> int:
+    """A resumable batch, outcomes matched by type."""
+    done = 0
+    store: hg.JobStore = hg.SQLiteStore("run.sqlite")
+    poll = attrs.evolve(hg.PollPolicy(), deadline=900.0)
+    async with client.batch(max_in_flight=10, poll=poll, store=store) as batch:
+        handles: list[hg.JobHandle] = [
+            batch.submit(
+                hg.VideoRequest(image_path=p, script="Hi", voice_id=voice_id),
+                tag=str(p),
+            )
+            for p in photos
+        ]
+        async for outcome in batch.as_completed():
+            match outcome:
+                case hg.Completed(video=video):
+                    done += video.video_url is not None
+                case hg.Failed(error=error, video=failed):
+                    _ = (error, failed)
+                case hg.TimedOut(video_id=video_id):
+                    _ = video_id
+        stats: hg.BatchStats = batch.stats()
+        first: hg.Outcome = await handles[0]
+        _ = (stats.requests, first)
+    return done
+
+
+async def webhook(client: hg.Client, body: bytes, headers: dict[str, str]) -> bool:
+    """Verify a delivery and feed it to the poll loop."""
+    endpoint = await client.create_webhook_endpoint("https://example.com/hook")
+    secret = endpoint.secret or ""
+    try:
+        event = webhooks.verify(body, headers, [secret, "whsec_old"])
+    except hg.InvalidSignatureError:
+        return False
+    return client.feed_webhook(event)
+
+
+async def testing_kit() -> int:
+    """The fake server as a user's tests drive it."""
+    faults = [Fault(kind="error", status=503, route="POST /v3/videos", nth=(1,))]
+    plan = JobPlan(render_seconds=0.1, fail=False)
+    async with FakeHeyGen(
+        render_seconds=(0.05, 0.2), faults=faults, job_plan=lambda _i, _b: plan
+    ) as fake:
+        async with hg.Client(
+            api_key=fake.api_key,
+            base_url=fake.url,
+            retry=hg.RetryPolicy(attempts=2),
+            poll=hg.PollPolicy.for_testing(),
+        ) as client:
+            await client.render(
+                hg.VideoRequest(
+                    image_url="https://e.com/a.jpg", audio_url="https://e.com/a.mp3"
+                )
+            )
+        return fake.stats.jobs_created
