@@ -118,6 +118,8 @@ class Batch:
         self._halted: InsufficientCreditError | None = None
         self._deadline_at: float | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_passed = False
+        self._hurried = False
         self._requests_at_open: dict[str, int] = {}
         self._admitter: asyncio.Task[None] | None = None
         self._state = "new"
@@ -180,21 +182,18 @@ class Batch:
         if not isinstance(request, VideoRequest):
             msg = f"submit() takes a VideoRequest; got {type(request).__name__}"
             raise TypeError(msg)
-        ident = _journal.identity(request, tag, durable=self._store.durable)
+        body = _journal.request_record(request)
+        ident = _journal.identity(body, tag, durable=self._store.durable)
         key = _journal.job_key(self._run_id, ident, self._occurrences[ident])
         self._occurrences[ident] += 1
         if (known := self._by_key.get(key)) is not None:
             return known
         job = self._new_handle(request, tag, key)
-        record = JobRecord(
-            key=key, seq=self._seq, tag=tag, request=_journal.request_record(request)
-        )
+        record = JobRecord(key=key, seq=self._seq, tag=tag, request=body)
         self._seq += 1
         job._recorded = self._write(self._store.add(record))
-        if self._halted is not None:
-            self._finish(job, Failed(error=self._halted, tag=tag, request=request))
-        elif self._expired():
-            self._finish(job, TimedOut(video_id=None, tag=tag, request=request))
+        if (refused := self._refusal(job)) is not None:
+            self._finish(job, refused)
         else:
             self._enqueue(job)
         return job
@@ -300,10 +299,17 @@ class Batch:
     def _all_done(self) -> bool:
         return not self._outcomes and self._jobs_done()
 
-    def _expired(self) -> bool:
-        if self._deadline_at is None:
-            return False
-        return asyncio.get_running_loop().time() >= self._deadline_at
+    def _refusal(self, job: JobHandle) -> Outcome | None:
+        """The outcome of a job that will never be sent, or ``None``."""
+        if self._halted is not None:
+            return Failed(error=self._halted, tag=job.tag, request=job.request)
+        expired = self._deadline_passed or (
+            self._deadline_at is not None
+            and asyncio.get_running_loop().time() >= self._deadline_at
+        )
+        if expired:
+            return TimedOut(video_id=None, tag=job.tag, request=job.request)
+        return None
 
     def _may_admit(self) -> bool:
         if not self._queue or self._occupied >= int(self._limit):
@@ -319,8 +325,11 @@ class Batch:
         loop = asyncio.get_running_loop()
         while True:
             while not self._may_admit():
-                if self.saturated:
+                # Bring in-flight polls forward once, when jobs start queueing;
+                # while saturated, the scheduler keeps their intervals short.
+                if self.saturated and not self._hurried:
                     self._scheduler.hurry(self)
+                self._hurried = self.saturated
                 self._changed.clear()
                 await self._changed.wait()
             job = self._queue.popleft()
@@ -407,15 +416,20 @@ class Batch:
         if self._halted is None:
             log.warning("heygen.admission_halted reason=insufficient_credit")
         self._halted = error
-        while self._queue:
-            job = self._queue.popleft()
-            self._finish(job, Failed(error=error, tag=job.tag, request=job.request))
+        self._drain()
 
     def _expire(self) -> None:
         """The batch deadline: queued jobs will never be sent."""
+        self._deadline_passed = True
+        self._drain()
+
+    def _drain(self) -> None:
+        """Report every queued job as refused (see :meth:`_refusal`)."""
         while self._queue:
             job = self._queue.popleft()
-            self._finish(job, TimedOut(video_id=None, tag=job.tag, request=job.request))
+            refused = self._refusal(job)
+            assert refused is not None  # noqa: S101 (only called once refusing)
+            self._finish(job, refused)
 
     def _on_watch_done(self, job: JobHandle, future: asyncio.Future[Video]) -> None:
         self._watches.pop(job, None)

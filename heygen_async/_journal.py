@@ -35,16 +35,16 @@ def structure_request(record: Any) -> VideoRequest:
     return _RECORDS.structure(record, VideoRequest)
 
 
-def identity(request: VideoRequest, tag: Any, *, durable: bool) -> str:
+def identity(record: dict[str, Any], tag: Any, *, durable: bool) -> str:
     """
-    A canonical text for "this request with this tag".
+    A canonical text for "this request (in journal form) with this tag".
 
     Raises:
         ValueError: A durable journal was given a tag JSON cannot hold.
     """
     try:
         return json.dumps(
-            [request_record(request), tag],
+            [record, tag],
             sort_keys=True,
             default=None if durable else repr,
         )

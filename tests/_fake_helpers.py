@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import struct
 import subprocess
 import sys
 import threading
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -16,6 +14,7 @@ import aiohttp
 
 from heygen_async.testing import FakeHeyGen
 from heygen_async.testing._voices import VOICES
+from tests.helpers import png
 
 
 VOICE_ID = VOICES[0].voice_id
@@ -24,18 +23,7 @@ IMAGE_URL = "https://example.com/person.jpg"
 
 def png_bytes() -> bytes:
     """A valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data)
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\x80"))
-        + chunk(b"IEND", b"")
-    )
+    return png()
 
 
 def video_body(**fields: Any) -> dict[str, Any]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
+
+from aiohttp import web
 
 import heygen_async as hg
 from heygen_async.testing import FakeHeyGen
@@ -57,3 +61,22 @@ MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + b"\x00" * 64
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 32
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 16
 WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 32
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def loopback_server(handler: Handler) -> AsyncIterator[str]:
+    """A throwaway loopback server answering every path with *handler*."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

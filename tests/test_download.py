@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,27 +14,17 @@ from aiohttp import web
 import heygen_async as hg
 from heygen_async._download import download_video
 from heygen_async.testing import FakeHeyGen
-from tests.helpers import FAST_RETRY, req, strict_client
+from tests.helpers import FAST_RETRY, Handler, loopback_server, req, strict_client
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100
 
 
 @asynccontextmanager
 async def media_server(handler: Handler) -> AsyncIterator[str]:
-    """A tiny CDN: serve *handler* at /media.mp4 and yield its URL."""
-    app = web.Application()
-    app.router.add_get("/media.mp4", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}/media.mp4?sig=abc"
-    finally:
-        await runner.cleanup()
+    """A tiny CDN: serve *handler* and yield a presigned-looking URL."""
+    async with loopback_server(handler) as base:
+        yield f"{base}/media.mp4?sig=abc"
 
 
 def files_in(folder: Path) -> list[str]:

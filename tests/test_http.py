@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import logging
 import pickle
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +19,7 @@ import heygen_async as hg
 from heygen_async._http import parse_retry_after
 from heygen_async._throttle import Throttle
 from heygen_async.testing import FakeHeyGen, Fault
-from tests.helpers import strict_client
+from tests.helpers import loopback_server, strict_client
 
 
 VIDEO_ROUTE = "GET /v3/videos/{video_id}"
@@ -43,25 +41,6 @@ def request() -> hg.VideoRequest:
 async def any_video(client: hg.Client) -> str:
     """Create one video and return its id."""
     return (await client.create_video(request())).id
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@contextlib.asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[str]:
-    """A throwaway loopback server for responses the fake never gives."""
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 # -- error mapping ---------------------------------------------------------
@@ -210,7 +189,7 @@ async def test_unusual_bodies() -> None:
         return next(answers)
 
     async with (
-        serve(handler) as url,
+        loopback_server(handler) as url,
         hg.Client(
             api_key="k", base_url=url, retry=hg.RetryPolicy(attempts=1)
         ) as client,
@@ -251,7 +230,7 @@ async def test_headers_identify_and_authenticate() -> None:
         return web.json_response({"data": {}})
 
     async with (
-        serve(handler) as url,
+        loopback_server(handler) as url,
         hg.Client(api_key="k-1", base_url=url, user_agent="myapp/2") as client,
     ):
         await client.get_me()
@@ -355,7 +334,7 @@ async def test_429_without_retry_after_uses_backoff() -> None:
         return web.json_response({"data": {}})
 
     async with (
-        serve(handler) as url,
+        loopback_server(handler) as url,
         hg.Client(
             api_key="k", base_url=url, retry=hg.RetryPolicy(wait_initial=0.01)
         ) as client,

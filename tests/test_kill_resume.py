@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from heygen_async.testing._voices import VOICES
+from tests._fake_helpers import fake_server_process
 
 
 JOBS = 60
@@ -39,34 +40,15 @@ RANDOM_KILLS = 14
 @pytest.fixture(name="server")
 def _server() -> Iterator[str]:
     """A fake HeyGen in its own process; yields its base URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "heygen_async",
-            "fake-server",
-            "--port",
-            "0",
-            "--render-seconds",
-            "0.2:0.8",
-            "--concurrency-limit",
-            "10",
-            "--retry-after",
-            "0.05",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        url = next(word for word in line.split() if word.startswith("http://"))
+    with fake_server_process(
+        "--render-seconds",
+        "0.2:0.8",
+        "--concurrency-limit",
+        "10",
+        "--retry-after",
+        "0.05",
+    ) as (_, url):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def run_child(url: str, journal: Path, results: Path, *crash: str) -> int:
