@@ -23,6 +23,13 @@ import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from ._conformance import (
+    INTENTIONAL_FAULTS,
+    VIOLATION_CODE,
+    ResponseChecker,
+    checking_from_env,
+    violation_message,
+)
 from ._faults import Fault
 from ._library_routes import LibraryRoutes
 from ._runtime import CURRENT, RequestState, Runtime
@@ -134,6 +141,12 @@ class FakeHeyGen:
     late by that many seconds; *webhook_duplicate_rate* and
     *webhook_drop_rate* send a share of them twice or never (seeded).
 
+    *check_responses* validates every ``/v3`` answer against HeyGen's
+    official schemas before it is sent (``None``: on when the environment
+    variable ``HEYGEN_FAKE_CHECK_RESPONSES=1``); a violation is answered as
+    a 500 ``fake_contract_violation`` and kept in :attr:`contract_violations`.
+    It needs ``jsonschema`` (the ``dev`` extra).
+
     Attributes:
         credits: Remaining credits (``None``: unlimited); decreases as videos
             are created.
@@ -174,11 +187,19 @@ class FakeHeyGen:
     webhook_delay: float = attrs.field(default=0.0, validator=_rate)
     webhook_duplicate_rate: float = attrs.field(default=0.0, validator=_fraction)
     webhook_drop_rate: float = attrs.field(default=0.0, validator=_fraction)
+    check_responses: bool | None = None
     _runtime: Runtime = attrs.field(init=False, repr=False)
     _runner: web.AppRunner | None = attrs.field(init=False, default=None, repr=False)
     _closed: bool = attrs.field(init=False, default=False, repr=False)
+    _checker: ResponseChecker | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.check_responses is None:
+            self.check_responses = checking_from_env()
+        if self.check_responses:
+            self._checker = ResponseChecker(
+                tolerated_statuses=(self.in_progress_status,)
+            )
         self._runtime = Runtime(self)
         for fault in self.faults:
             self._runtime.faults.add(_check_fault(fault))
@@ -256,6 +277,15 @@ class FakeHeyGen:
         """Live read-only view of the videos created (and not deleted), by id."""
         return self._runtime.videos.view
 
+    @property
+    def contract_violations(self) -> tuple[str, ...]:
+        """
+        Every way an answer broke HeyGen's schema (with checking on).
+
+        Each was answered as a 500 ``fake_contract_violation`` instead.
+        """
+        return () if self._checker is None else tuple(self._checker.violations)
+
     def add_fault(self, fault: Fault) -> None:
         """Arm *fault* now; its ``nth`` counts requests from this moment."""
         self._runtime.faults.add(_check_fault(fault))
@@ -283,10 +313,34 @@ class FakeHeyGen:
             if request.transport is not None:  # pragma: no branch
                 request.transport.close()
             return web.Response(status=499)  # never written: the connection is gone
+        if tracked and self._checker is not None:
+            response = self._conform(request, state, response)
         response.headers["X-Request-Id"] = rt.ids.request_id()
         if tracked:
             rt.recorder.responses[route][response.status] += 1
         return response
+
+    def _conform(
+        self, request: web.Request, state: RequestState, response: web.StreamResponse
+    ) -> web.StreamResponse:
+        """The answer, or a 500 saying how it breaks HeyGen's schema."""
+        checker = self._checker
+        deliberate = state.fault is not None and state.fault.kind in INTENTIONAL_FAULTS
+        if checker is None or deliberate or not request.path.startswith("/v3/"):
+            return response
+        body = response.body if isinstance(response, web.Response) else None
+        if not isinstance(body, bytes):
+            return response
+        problems = checker.check(
+            request.method,
+            request.path,
+            response.status,
+            response.content_type,
+            body,
+        )
+        if not problems:
+            return response
+        return error_response(500, VIOLATION_CODE, violation_message(problems))
 
     async def _respond(
         self, request: web.Request, handler: Handler, route: str, state: RequestState
