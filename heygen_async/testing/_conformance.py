@@ -125,9 +125,7 @@ class ResponseChecker:
             return [f"HeyGen's contract has no operation {method} {path}"]
         if not isinstance(parsed, dict) or "data" not in parsed:
             return ["a success body must be a JSON object with 'data'"]
-        return self._schemas.problems(
-            operation, "response", self._tolerate(parsed)
-        )
+        return self._schemas.problems(operation, "response", self._tolerate(parsed))
 
     def _tolerate(self, value: Any) -> Any:
         # A configured off-vocabulary in-progress status is a deliberate drift

@@ -17,7 +17,7 @@ import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from aiohttp import web
@@ -42,6 +42,7 @@ from ._wire import ApiError, default_code, error_response, rate_limited
 
 log = logging.getLogger("heygen_async.testing")
 
+BillingType = Literal["wallet", "subscription", "usage_based"]
 RenderSeconds = float | tuple[float, float] | Callable[[random.Random], float]
 JobPlanner = Callable[[int, Mapping[str, Any]], JobPlan]
 
@@ -130,7 +131,13 @@ class FakeHeyGen:
     an optional *requests_per_second* token bucket, *credits* (1 per video,
     402 ``insufficient_credit`` at zero). Presigned media URLs stop working
     *url_ttl* seconds after they are minted. A photo avatar trains for
-    *avatar_training_seconds*; one named ``"fail"`` fails training.
+    *avatar_training_seconds*; one named ``"fail"`` fails training, and one
+    named ``"needs-consent"`` stays ``pending_consent`` until
+    ``POST /v3/avatars/{group_id}/consent``.
+
+    ``GET /v3/users/me`` describes a *billing_type* account (``wallet``,
+    ``subscription`` or ``usage_based``) whose balance is *credits*; a
+    wallet has auto-reload on when *wallet_auto_reload* is set.
 
     Webhooks: endpoints registered through ``/v3/webhooks/endpoints`` (and a
     video's own ``callback_url``) receive ``avatar_video.success`` /
@@ -172,6 +179,11 @@ class FakeHeyGen:
     url_ttl: float = attrs.field(default=3600.0, validator=attrs.validators.gt(0.0))
     avatar_training_seconds: float = attrs.field(default=0.1, validator=_rate)
     credits: int | None = attrs.field(default=None, validator=_at_least(0))
+    billing_type: BillingType = attrs.field(
+        default="wallet",
+        validator=attrs.validators.in_(("wallet", "subscription", "usage_based")),
+    )
+    wallet_auto_reload: bool = False
     bulk_statuses: bool = True
     in_progress_status: str = attrs.field(
         default="processing", validator=attrs.validators.min_len(1)
