@@ -15,6 +15,7 @@ is outside HeyGen's vocabulary: both are deliberate.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -75,6 +76,12 @@ _ERROR_OPERATION = Operation(
 _SEEN: list[str] = []
 
 
+@functools.cache
+def _schemas() -> SchemaChecker:
+    # One checker per process: its compiled validators serve every fake.
+    return SchemaChecker()
+
+
 def violations_seen() -> int:
     """How many violations every fake in this process has found so far."""
     return len(_SEEN)
@@ -90,7 +97,7 @@ class ResponseChecker:
     """Validate one fake's answers; keeps what it found in :attr:`violations`."""
 
     def __init__(self, *, tolerated_statuses: Collection[str] = ()) -> None:
-        self._schemas = SchemaChecker()
+        self._schemas = _schemas()
         self._tolerated = frozenset(tolerated_statuses) - {_STANDARD_IN_PROGRESS}
         self.violations: list[str] = []
 
