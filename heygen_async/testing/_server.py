@@ -340,15 +340,14 @@ class FakeHeyGen:
         deliberate = state.fault is not None and state.fault.kind in INTENTIONAL_FAULTS
         if checker is None or deliberate or not request.path.startswith("/v3/"):
             return response
+        # Every /v3 answer is one JSON body; anything else (a stream) fails.
         body = response.body if isinstance(response, web.Response) else None
-        if not isinstance(body, bytes):
-            return response
         problems = checker.check(
             request.method,
             request.path,
             response.status,
             response.content_type,
-            body,
+            body if isinstance(body, bytes) else b"",
         )
         if not problems:
             return response
