@@ -9,6 +9,11 @@ four at once, ``.part`` files renamed only when complete); a job an earlier
 run finished but did not download is downloaded now. Ctrl-C cancels the run:
 the batch stops sending jobs, the journal keeps the rest, and the results
 file is written before returning.
+
+One run at a time owns ``OUT``: the journal is locked while it runs. A journal
+is tied to what it was asked: an input it already holds with another request
+(another script, voice or option) is refused before anything is sent, unless
+the run starts a fresh journal or re-sends the failed jobs on purpose.
 """
 
 from __future__ import annotations
@@ -42,11 +47,11 @@ from ._download import download_video
 from ._jobs import JobHandle
 from ._models import Video
 from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import SQLiteStore
+from ._store import SQLiteStore, set_aside
 from .exceptions import HeyGenError
 
 
-__all__ = ["JOURNAL_PATH", "RunConfig", "run_jobs"]
+__all__ = ["JOURNAL_PATH", "CommandMismatch", "RunConfig", "run_jobs"]
 
 JOURNAL_PATH = Path(".heygen") / "journal.sqlite"
 _DOWNLOADS_AT_ONCE = 4
@@ -70,7 +75,22 @@ class RunConfig:
     json: bool = False
     emit: bool = True
     journal: bool = True
+    fresh: bool = False
+    retry_failed: bool = False
     description: str = "Rendering"
+
+
+class CommandMismatch(Exception):  # noqa: N818 (a CLI outcome, never raised to users)
+    """
+    The journal holds some inputs with other requests: another command ran.
+
+    Attributes:
+        inputs: Where those inputs came from.
+    """
+
+    def __init__(self, inputs: Sequence[str]) -> None:
+        self.inputs = tuple(inputs)
+        super().__init__(f"{len(self.inputs)} inputs were journaled differently")
 
 
 class _Interrupt:
@@ -125,6 +145,7 @@ class _Run:
         self.by_tag: dict[str, list[JobHandle]] = {}
         self.settled: set[JobHandle] = set()
         self.earlier: set[JobHandle] = set()
+        self.notes: list[str] = []
         self.interrupted = False
         self._slots = asyncio.Semaphore(_DOWNLOADS_AT_ONCE)
 
@@ -133,7 +154,7 @@ class _Run:
         started = loop.time()
         out = self.config.out
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        if self.config.journal:
+        if self.config.journal and not self.config.fresh:
             self.previous = await asyncio.to_thread(previous_files, out / RESULTS_FILE)
         work = loop.create_task(self._work())
         try:
@@ -166,15 +187,21 @@ class _Run:
             "poll": self.config.poll,
         }
         if self.config.journal:
-            options["store"] = SQLiteStore(self.config.out / JOURNAL_PATH)
+            journal = self.config.out / JOURNAL_PATH
+            if self.config.fresh:
+                aside = await asyncio.to_thread(set_aside, journal)
+                if aside is not None:
+                    self.notes.append(f"New journal; the old one is kept as {aside}")
+            options["store"] = SQLiteStore(journal)
         async with self.client.batch(**options) as batch:
             self.batch = batch
-            for job in self.jobs:
-                self.names[batch.submit(job.request, tag=job.tag)] = job.name
+            self._submit_all(batch)
             for handle in batch.jobs:
                 self.by_tag.setdefault(repr(handle.tag), []).append(handle)
             self._name_the_rest(batch.jobs)
             self.reporter.start(len(batch.jobs), self.config.description)
+            for note in self.notes:
+                self.reporter.line(note, style="yellow")
             self._say_resumed(batch.jobs)
             ticker = asyncio.get_running_loop().create_task(self._tick(batch))
             try:
@@ -193,6 +220,41 @@ class _Run:
             finally:
                 ticker.cancel()
             self.reporter.update(self._counts(batch))
+
+    def _submit_all(self, batch: Batch) -> None:
+        """
+        Submit every input, once the journal is known to have asked the same.
+
+        Runs before the batch sends anything (no await), so a refusal costs
+        nothing. With ``retry_failed``, failed jobs are re-sent with this
+        run's request under new keys; other journaled inputs keep their job.
+        """
+        if self.config.retry_failed and (retired := batch.retry_failed()):
+            self.notes.append(
+                f"Re-sending {retired} failed jobs under new keys (paid again)"
+            )
+        journaled: dict[str, list[JobHandle]] = {}
+        for handle in batch.jobs:
+            journaled.setdefault(str(handle.tag), []).append(handle)
+        differing = [
+            job
+            for job in self.jobs
+            if (known := journaled.get(job.tag))
+            and all(handle.request != job.request for handle in known)
+        ]
+        if differing and not self.config.retry_failed:
+            raise CommandMismatch([job.where for job in differing])
+        for job in differing:
+            self.names.setdefault(journaled[job.tag][0], job.name)
+        if differing:
+            self.notes.append(
+                f"{len(differing)} inputs keep the job an earlier run made with "
+                "other settings (--fresh renders everything anew)"
+            )
+        kept = {id(job) for job in differing}
+        for job in self.jobs:
+            if id(job) not in kept:
+                self.names[batch.submit(job.request, tag=job.tag)] = job.name
 
     def _say_resumed(self, handles: Sequence[JobHandle]) -> None:
         """On a resumed journal, say what an earlier run already did."""
