@@ -36,6 +36,7 @@ from ._store import JobRecord, JobStore, MemoryStore
 from .exceptions import (
     HeyGenError,
     InsufficientCreditError,
+    NotFoundError,
     RateLimitError,
     VideoFailedError,
     WaitTimeoutError,
@@ -541,8 +542,18 @@ class Batch:
                 tag=job.tag,
                 request=job.request,
             )
-        elif isinstance(error, Exception):
+        elif isinstance(error, NotFoundError):
             outcome = Failed(error=error, tag=job.tag, request=job.request)
+        elif isinstance(error, Exception):
+            # The video exists and may well render: we stopped watching it
+            # (a revoked key, a closed client), so a later run resumes it.
+            log.warning("heygen.watch_stopped tag=%r error=%s", job.tag, error)
+            outcome = TimedOut(
+                video_id=job.video_id,
+                last_status=job.last_status,
+                tag=job.tag,
+                request=job.request,
+            )
         else:  # pragma: no cover (BaseException never reaches a watch)
             raise error
         self._finish(job, outcome)

@@ -343,12 +343,18 @@ class _Run:
                 error=failure_reason(outcome),
             )
         if isinstance(outcome, TimedOut):
+            video_id = outcome.video_id or handle.video_id
             last = outcome.last_status.value if outcome.last_status else "unknown"
+            why = (
+                f"stopped waiting (last status: {last})"
+                if video_id
+                else "not created yet, or HeyGen's answer never came through"
+            )
             return Result(
                 input=tag,
-                video_id=outcome.video_id or handle.video_id,
+                video_id=video_id,
                 status="timed_out",
-                error=f"deadline passed (last status: {last}); run again to resume",
+                error=f"{why}; run again to resume (never paid twice)",
             )
         return Result(input=tag, video_id=handle.video_id, status="pending")
 

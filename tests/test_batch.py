@@ -330,3 +330,20 @@ async def test_out_of_credit_still_asks_about_unanswered_creates(
     assert isinstance(second.outcome, hg.Failed)
     assert isinstance(second.outcome.error, hg.InsufficientCreditError)
     assert fake.stats.jobs_created == 1
+
+
+async def test_a_lost_watch_is_resumable_not_failed(voice_id: str) -> None:
+    """A created video we stop watching (a rejected key) is TimedOut, then resumed."""
+    store = hg.MemoryStore()
+    revoked = Fault(kind="error", status=401, route="GET /v3/videos/statuses", nth=(1,))
+    async with FakeHeyGen(render_seconds=0.02, faults=[revoked]) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=store) as batch:
+                handle = batch.submit(req(voice_id), tag="x")
+            async with client.batch(store=store) as batch:
+                outcomes = [o async for o in batch.as_completed()]
+    lost = handle.outcome
+    assert isinstance(lost, hg.TimedOut)
+    assert lost.video_id is not None
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert fake.stats.jobs_created == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -383,23 +382,25 @@ asyncio.run(main())
 async def test_journal_lock_holds_across_processes(tmp_path: Path, ending: str) -> None:
     """Another process's journal is refused; its death releases the lock."""
     path = tmp_path / "journal.sqlite"
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdout is not None
-        assert holder.stdin is not None
-        try:
-            assert holder.stdout.readline().strip() == "locked"
-            with pytest.raises(hg.JournalBusyError):
-                await hg.SQLiteStore(path).open()
-        finally:
-            if ending == "sigkill":
-                holder.kill()
-            holder.stdin.close()
-            holder.wait(timeout=30)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLDER,
+        str(path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    assert holder.stdin is not None
+    try:
+        assert (await holder.stdout.readline()).strip() == b"locked"
+        with pytest.raises(hg.JournalBusyError):
+            await hg.SQLiteStore(path).open()
+    finally:
+        if ending == "sigkill":
+            holder.kill()
+        holder.stdin.close()
+        await asyncio.wait_for(holder.wait(), 30)
     store = hg.SQLiteStore(path)
     await store.open()
     await store.close()
