@@ -463,3 +463,28 @@ async def test_retry_failed_resends_under_new_keys(
     assert isinstance(outcomes[1], hg.Completed)
     assert sorted(outcomes) == [1, 2]  # none was read in the first run
     assert fake.stats.jobs_created == 2
+
+
+async def test_resume_during_a_create_waits_out_request_in_progress(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """A crash while HeyGen still works on a create: the resume gets 409s, then it."""
+    path = tmp_path / "journal.sqlite"
+    busy = Fault(kind="slow", route=CREATE, nth=(1,), phase="after", delay=0.15)
+    async with FakeHeyGen(render_seconds=0.02, faults=[busy]) as fake:
+        async with strict_client(fake) as client:
+
+            async def crash() -> None:
+                async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                    batch.submit(req(voice_id), tag="x")
+                    while not fake.stats.requests.get(CREATE):
+                        await asyncio.sleep(0.005)
+                    raise KeyboardInterrupt
+
+            with pytest.raises(KeyboardInterrupt):
+                await crash()
+            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                outcomes = [o async for o in batch.as_completed()]
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert fake.stats.responses[CREATE][409] >= 1
+    assert fake.stats.jobs_created == 1
