@@ -153,10 +153,10 @@ class Fault:
             "route": route,
             "probability": _number(spec, "PROBABILITY", parts[0]),
         }
-        options = parts[1:]
-        if options and options[0].strip().lower() in ("before", "after"):
-            fields["phase"] = options.pop(0).strip().lower()
-        for option in options:
+        for option in parts[1:]:
+            if option.strip().lower() in ("before", "after"):
+                fields["phase"] = option.strip().lower()
+                continue
             name, value = _option(spec, option)
             fields[name] = value
         if fields["kind"] not in FAULT_KINDS:

@@ -133,7 +133,7 @@ def video_records(videos: Iterable[FakeVideo], now: float) -> list[dict[str, Any
     client's reported outcomes with these: which videos exist for one logical
     job (``title``, ``request``, ``idempotency_key``) and how each really ended.
     """
-    records = [
+    return [
         {
             "id": video.id,
             "index": video.index,
@@ -142,7 +142,5 @@ def video_records(videos: Iterable[FakeVideo], now: float) -> list[dict[str, Any
             "status": video.status_at(now),
             "request": dict(video.request),
         }
-        for video in videos
+        for video in sorted(videos, key=lambda video: video.index)
     ]
-    records.sort(key=lambda record: int(record["index"]))
-    return records
