@@ -9,6 +9,7 @@ on hand-made records so its verdicts are pinned.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -66,7 +67,9 @@ def test_cli_under_sigkill_loses_and_repeats_nothing(tmp_path: Path) -> None:
 
 def test_clean_run_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     """Without faults the batch part is clean and the command exits 0."""
+    level = logging.getLogger("heygen_async").level
     assert chaos.main(["--jobs", "30", "--fault-rate", "0", "--skip-cli"]) == 0
+    assert logging.getLogger("heygen_async").level == level  # muted only meanwhile
     out = capsys.readouterr().out
     assert "jobs                            30" in out
     assert "chaos: 0 lost, 0 billed twice, 0 reported twice, 0 wrong" in out
@@ -161,3 +164,11 @@ def test_photos_are_distinct_pngs() -> None:
     first, second = chaos.png(0), chaos.png(1)
     assert first.startswith(b"\x89PNG\r\n\x1a\n")
     assert first != second
+
+
+@pytest.mark.parametrize("rate", ["1", "-0.1", "nan"])
+def test_fault_rate_out_of_range_is_a_usage_error(rate: str) -> None:
+    """--fault-rate must be a share in [0, 1)."""
+    with pytest.raises(SystemExit) as exc:
+        chaos.main(["--fault-rate", rate])
+    assert exc.value.code == 2

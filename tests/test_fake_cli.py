@@ -18,7 +18,7 @@ from heygen_async import _cli
 from heygen_async._cli import main
 from heygen_async.testing import Fault
 from heygen_async.testing._voices import VOICES
-from tests._fake_helpers import fake_server_process
+from tests._fake_helpers import create, fake_server_process, serve, video_body
 
 
 def free_port() -> int:
@@ -365,3 +365,24 @@ def test_create_delay_answers_after_the_video_exists() -> None:
     assert final[0]["title"] == "delayed"
     assert final[0]["status"] == "completed"
     assert final[0]["request"] == CREATE_BODY
+
+
+async def test_fake_videos_lists_what_was_billed() -> None:
+    """GET /_fake/videos: every video, in creation order, with key and status."""
+    async with serve(render_seconds=0) as (fake, session):
+        first = await create(session, title="one")
+        async with session.post(
+            "/v3/videos",
+            json=video_body(title="two"),
+            headers={"Idempotency-Key": "key-2"},
+        ) as resp:
+            second = (await resp.json())["data"]["video_id"]
+        async with session.get("/_fake/videos") as resp:
+            assert resp.status == 200
+            videos = (await resp.json())["videos"]
+        assert fake.stats.total_requests == 2  # the judge's reads are not counted
+    assert [v["id"] for v in videos] == [first, second]
+    assert [v["title"] for v in videos] == ["one", "two"]
+    assert [v["idempotency_key"] for v in videos] == [None, "key-2"]
+    assert [v["status"] for v in videos] == ["completed", "completed"]
+    assert videos[1]["request"] == video_body(title="two")
