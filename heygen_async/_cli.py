@@ -11,6 +11,8 @@ Commands:
 - ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
   foreground; its first line on stdout is the URL, so scripts and tests can
   start it with ``--port 0``. ``--base-url`` points any command at it.
+  ``--fault`` and ``--create-delay`` make it misbehave on purpose, to rehearse
+  outages, truncated answers and crashes from the shell.
 
 Configuration comes from flags, then ``HEYGEN_API_KEY`` / ``HEYGEN_API_BASE``.
 Data goes to stdout, progress and messages to stderr.
