@@ -270,6 +270,9 @@ def test_a_huge_csv_cell_is_an_input_error(here: Path) -> None:
     assert lines[0].startswith("m.csv line 3: cannot read this row (field larger")
     assert lines[1].startswith("m.csv line 4: nothing to say")
     assert len(lines) == 2
+    (here / "h.csv").write_text(f"image_url,{'x' * 131_073}\nhttps://x.test/a.jpg,\n")
+    with pytest.raises(InputError, match=r"^h\.csv line 1: cannot read the header"):
+        collect(["h.csv"], SAY)
 
 
 def test_a_deeply_nested_jsonl_line_is_an_input_error(here: Path) -> None:
