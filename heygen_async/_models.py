@@ -93,8 +93,21 @@ _SHOWN = 40  # characters of a bad value quoted in a message
 
 def _shown(value: object) -> str:
     """A bad value for a message, cut short: it may be megabytes long."""
-    text = repr(value)
-    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 3]}..."
+    if isinstance(value, str | bytes):
+        text = repr(value[: _SHOWN + 1])
+        return text if len(value) <= _SHOWN else f"{text[:_SHOWN]}..."
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"<{value.bit_length()}-bit int>"  # repr() refuses huge ints
+    if isinstance(value, int | float | None):
+        return repr(value)
+    return f"<{type(value).__name__}>"  # a container's repr may be huge or deep
+
+
+def _got(value: object) -> str:
+    """``int 42``, ``list``: the type of a wrong value, and the value if small."""
+    shown = _shown(value)
+    name = type(value).__name__
+    return name if shown == f"<{name}>" else f"{name} {shown}"
 
 
 def _raise_all(problems: list[str | None]) -> None:
@@ -109,7 +122,7 @@ def _text(field: str, value: object, max_chars: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        return f"{field} must be a string; got {type(value).__name__} {_shown(value)}"
+        return f"{field} must be a string; got {_got(value)}"
     if not 1 <= len(value) <= max_chars:
         return f"{field} must be 1 to {max_chars} characters; got {len(value)}"
     if not value.strip():
@@ -140,7 +153,7 @@ def _number(field: str, value: object, low: float, high: float) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"{field} must be a number; got {type(value).__name__} {_shown(value)}"
+        return f"{field} must be a number; got {_got(value)}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"{field} must be a finite number; got {value!r}"
     if not low <= value <= high:
@@ -151,7 +164,7 @@ def _number(field: str, value: object, low: float, high: float) -> str | None:
 def _flag(field: str, value: object) -> str | None:
     if value is None or isinstance(value, bool):
         return None
-    return f"{field} must be True or False; got {type(value).__name__} {_shown(value)}"
+    return f"{field} must be True or False; got {_got(value)}"
 
 
 def _choice(field: str, value: object, choices: tuple[str, ...]) -> str | None:
@@ -163,9 +176,7 @@ def _choice(field: str, value: object, choices: tuple[str, ...]) -> str | None:
 def _instance(field: str, value: object, cls: type) -> str | None:
     if value is None or isinstance(value, cls):
         return None
-    return (
-        f"{field} must be a {cls.__name__}; got {type(value).__name__} {_shown(value)}"
-    )
+    return f"{field} must be a {cls.__name__}; got {_got(value)}"
 
 
 def _exactly_one(what: str, **fields: object) -> str | None:
@@ -275,11 +286,15 @@ def _path_or_none(value: str | os.PathLike[str] | None) -> Path | None:
 
 
 def _image_path(value: object) -> str | None:
-    if value is None or (isinstance(value, Path) and "\0" not in str(value)):
+    if value is None:
         return None
     if isinstance(value, str) and not value.strip():
         return "image_path must not be blank"
-    return f"image_path must be a path to a PNG or JPEG file; got {_shown(value)}"
+    if not isinstance(value, Path):
+        return f"image_path must be a path to a PNG or JPEG file; got {_got(value)}"
+    if "\0" in str(value):
+        return "image_path must not contain a NUL character"
+    return None
 
 
 @attrs.frozen(kw_only=True)

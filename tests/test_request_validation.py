@@ -112,6 +112,23 @@ def test_limits_are_inclusive() -> None:
     assert len(request.script or "") == 5000
 
 
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [
+        (10**5000, "got int <16610-bit int>"),
+        (json.loads("[" * 900 + "]" * 900), "got list"),
+        ({"a": 1}, "got dict"),
+        (b"x" * 1000, "got bytes b'xxxxxxxx"),
+    ],
+    ids=["huge-int", "deep-list", "dict", "bytes"],
+)
+def test_wrong_values_are_named_safely(value: object, got: str) -> None:
+    """Huge ints and deep containers are described, never repr()'d in full."""
+    message = refused(**IMAGE, **SPEECH, title=value)
+    assert f"title must be a string; {got}" in message
+    assert len(message) < 200
+
+
 def test_a_huge_value_is_not_copied_into_the_message() -> None:
     """A multi-megabyte string is reported by its length, not echoed back."""
     message = refused(image_url="x" * 3_000_000, **SPEECH)
@@ -204,7 +221,7 @@ def test_voice_settings_report_every_problem() -> None:
         ({**IMAGE, **SPEECH, "caption": True}, "caption must be a Caption; got bool"),
         ({"image_path": 5, **SPEECH}, "image_path must be a path"),
         ({"image_path": "  ", **SPEECH}, "image_path must not be blank"),
-        ({"image_path": "a\0.png", **SPEECH}, "image_path must be a path"),
+        ({"image_path": "a\0.png", **SPEECH}, "image_path must not contain a NUL"),
     ],
 )
 def test_flags_enums_and_nested_values_are_typed(
