@@ -77,7 +77,10 @@ class RunConfig:
     description: str = "Rendering"
 
 
-STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+_STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+_KEPT = (
+    " The journal keeps every job already sent; run the same command again to resume."
+)
 
 
 class _Interrupt:
@@ -87,18 +90,15 @@ class _Interrupt:
 
     @property
     def fired(self) -> bool:
+        """Whether a stop signal came."""
         return self.signum is not None
 
 
-def _exit_now(signum: int, cleanup: Callable[[], None]) -> None:
+def _exit_now(signum: int, cleanup: Callable[[], None], note: str) -> None:
     """A second stop signal: leave at once, without a traceback."""
     with contextlib.suppress(Exception):
         cleanup()
-    print(
-        "Interrupted again: exiting now. The journal keeps every job already "
-        "sent; run the same command again to resume.",
-        file=sys.stderr,
-    )
+    print(f"Interrupted again: exiting now.{note}", file=sys.stderr)
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
@@ -109,10 +109,13 @@ def _exit_now(signum: int, cleanup: Callable[[], None]) -> None:
 
 @contextlib.contextmanager
 def _stop_signals(
-    task: asyncio.Task[None], *, cleanup: Callable[[], None]
+    task: asyncio.Task[None], *, cleanup: Callable[[], None], note: str = ""
 ) -> Iterator[_Interrupt]:
     """
     While inside, SIGINT or SIGTERM cancels *task*; a second one exits now.
+
+    Before exiting, *cleanup* runs (e.g. stopping a live display) and *note*
+    is added to the farewell line.
 
     After a first signal the handlers stay until the event loop closes, so a
     second one during the rest of the shutdown still exits cleanly (with
@@ -126,10 +129,10 @@ def _stop_signals(
             flag.signum = signum
             task.cancel()
         else:
-            _exit_now(signum, cleanup)
+            _exit_now(signum, cleanup, note)
 
     installed = []
-    for signum in STOP_SIGNALS:
+    for signum in _STOP_SIGNALS:
         try:
             loop.add_signal_handler(signum, on_signal, int(signum))
         except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
@@ -177,7 +180,8 @@ class _Run:
         if self.config.journal:
             self.previous = await asyncio.to_thread(previous_files, out / RESULTS_FILE)
         work = loop.create_task(self._work())
-        with _stop_signals(work, cleanup=self.reporter.close) as interrupt:
+        note = _KEPT if self.config.journal else ""
+        with _stop_signals(work, cleanup=self.reporter.close, note=note) as interrupt:
             try:
                 await work
             except asyncio.CancelledError:

@@ -36,7 +36,8 @@ async def main(journal: Path) -> int:
             raise
 
     task = asyncio.get_running_loop().create_task(work())
-    with _stop_signals(task, cleanup=lambda: print("cleaned up", flush=True)):
+    cleanup = lambda: print("cleaned up", flush=True)  # noqa: E731
+    with _stop_signals(task, cleanup=cleanup, note=" Resume later."):
         print("ready", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await task
