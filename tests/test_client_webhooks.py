@@ -301,8 +301,15 @@ async def test_forged_success_cannot_complete_a_wait(
         },
         {"event_type": "avatar_video_gif.fail", "event_data": {"video_id": "{id}"}},
         {"event_type": "something.new", "event_data": {"video_id": "{id}"}},
+        {
+            "event_type": "batch.finished",
+            "event_data": {
+                "batch_id": "b_1",
+                "items": [{"video_id": "v_other"}, {"video_id": "{id}"}],
+            },
+        },
     ],
-    ids=["success-without-url", "gif-success", "gif-fail", "unknown"],
+    ids=["success-without-url", "gif-success", "gif-fail", "unknown", "batch"],
 )
 async def test_other_verified_events_only_poke(
     fake: FakeHeyGen, voice_id: str, payload: dict[str, Any]
@@ -313,7 +320,8 @@ async def test_other_verified_events_only_poke(
         created = await client.create_video(req(voice_id))
         wait = asyncio.create_task(client.wait_for_video(created.id))
         await asyncio.sleep(0.02)
-        body = json.dumps(payload).replace("{id}", created.id).encode()
+        body = json.dumps({"event_id": "evt_x", **payload})
+        body = body.replace("{id}", created.id).encode()
         secret = "whsec_x"
         signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         event = webhooks.verify(body, {"Signature": signature}, secret)
