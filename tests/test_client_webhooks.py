@@ -364,11 +364,13 @@ async def test_feed_about_nobody_watched(fake: FakeHeyGen, voice_id: str) -> Non
             await wait
 
 
+@pytest.mark.parametrize("scheme", ["heygen", "standard"])
 async def test_verified_success_completes_a_batch_job(
-    fake: FakeHeyGen, voice_id: str
+    fake: FakeHeyGen, voice_id: str, scheme: str
 ) -> None:
-    """Batch jobs share the loop, so a verified delivery completes them too."""
+    """Batch jobs share the loop: a verified delivery (either scheme) completes them."""
     fake.job_plan = plans(JobPlan(render_seconds=0.05))
+    fake.webhook_scheme = scheme
     async with Receiver() as receiver, strict_client(fake, poll=SLOW_POLL) as client:
         endpoint = await client.create_webhook_endpoint(receiver.url)
         assert endpoint.secret is not None
@@ -376,6 +378,7 @@ async def test_verified_success_completes_a_batch_job(
             handle = batch.submit(req(voice_id), tag="only")
             event = verified(await receiver.next(), endpoint.secret)
             assert isinstance(event, webhooks.VideoSucceeded)
+            assert event.scheme == scheme
             assert client.feed_webhook(event)
             outcome = await handle
         assert isinstance(outcome, hg.Completed)
