@@ -369,11 +369,12 @@ class SeenEvents:
     A bounded memory of event ids, oldest forgotten first (an LRU).
 
     HeyGen delivers at least once and retries; remember each verified
-    event's id and skip or refuse the repeats::
+    event's id and skip the repeats, answering them 2xx (HeyGen counts
+    anything else as a failed delivery and retries it)::
 
         seen = SeenEvents()
         if event.event_id is not None and not seen.add(event.event_id):
-            return 409  # a replay
+            return 200  # already processed: acknowledge, change nothing
     """
 
     def __init__(self, max_size: int = 10_000) -> None:
