@@ -177,12 +177,7 @@ def webhook_router(
             secret, an unknown *scheme* or a *max_body* below 1.
     """
     keys = _keys(secret, secrets)
-    if scheme not in (None, "heygen", "standard"):
-        msg = f"webhook_router: scheme must be 'heygen', 'standard' or None; {scheme!r}"
-        raise ValueError(msg)
-    if max_body < 1:
-        msg = f"webhook_router: max_body must be >= 1; got {max_body!r}"
-        raise ValueError(msg)
+    _check_options(scheme, max_body)
     seen = webhooks.SeenEvents(max_seen)
     router = APIRouter()
 
@@ -200,6 +195,33 @@ def webhook_router(
             return _error(status, "invalid_signature", str(exc), reason=exc.reason)
         return await _process(request, event, seen, on_event)
 
+    async def reachable() -> Response:
+        return Response(status_code=200)
+
+    router.add_api_route(path, receive, methods=["POST"], include_in_schema=False)
+    router.add_api_route(path, reachable, methods=["OPTIONS"], include_in_schema=False)
+    if callback_path is not None:
+        router.add_api_route(
+            callback_path,
+            _callback_route(max_body),
+            methods=["POST"],
+            include_in_schema=False,
+        )
+    return router
+
+
+def _check_options(scheme: str | None, max_body: int) -> None:
+    if scheme not in (None, "heygen", "standard"):
+        msg = f"webhook_router: scheme must be 'heygen', 'standard' or None; {scheme!r}"
+        raise ValueError(msg)
+    if max_body < 1:
+        msg = f"webhook_router: max_body must be >= 1; got {max_body!r}"
+        raise ValueError(msg)
+
+
+def _callback_route(max_body: int) -> Callable[[Request], Awaitable[Response]]:
+    """The route for unsigned ``callback_url`` deliveries: hints, never proof."""
+
     async def receive_callback(request: Request) -> Response:
         body = await _read_body(request, max_body)
         if body is None:
@@ -210,16 +232,7 @@ def webhook_router(
             {"received": True, "event_id": event.event_id, "waiting": waiting}
         )
 
-    async def reachable() -> Response:
-        return Response(status_code=200)
-
-    router.add_api_route(path, receive, methods=["POST"], include_in_schema=False)
-    router.add_api_route(path, reachable, methods=["OPTIONS"], include_in_schema=False)
-    if callback_path is not None:
-        router.add_api_route(
-            callback_path, receive_callback, methods=["POST"], include_in_schema=False
-        )
-    return router
+    return receive_callback
 
 
 async def _process(

@@ -629,10 +629,11 @@ def test_standard_rotation_secrets(index: int) -> None:
     assert event.scheme == "standard"
 
 
-def test_standard_secret_that_is_not_base64_is_used_as_text() -> None:
-    """A whsec_ secret that is not base64 keys the HMAC as its UTF-8 text."""
+@pytest.mark.parametrize("secret", [SECRET, "plain-secret", STANDARD_SECRET])
+def test_standard_secret_as_utf8_text(secret: str) -> None:
+    """Any secret (base64 or not, prefixed or not) also keys the HMAC as UTF-8 text."""
     body = body_of(SUCCESS)
-    event = webhooks.verify(body, standard(body, SECRET.encode()), SECRET, now=NOW)
+    event = webhooks.verify(body, standard(body, secret.encode()), secret, now=NOW)
     assert event.scheme == "standard"
 
 
