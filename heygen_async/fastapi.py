@@ -284,6 +284,7 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 
 def _too_large(limit: int) -> JSONResponse:
+    log.info("heygen.webhook_too_large limit=%d", limit)
     message = f"the delivery is larger than {limit} bytes"
     response = _error(413, "payload_too_large", message, reason="too_large")
     response.headers["Connection"] = "close"  # the rest of the body is unread
