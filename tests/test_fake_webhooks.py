@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from heygen_async.testing import FakeHeyGen, JobPlan
+from heygen_async.testing._contract import SchemaChecker, operations
 from tests._fake_helpers import create, get_json, serve
 from tests._webhook_helpers import (
     ENDPOINTS,
@@ -255,6 +256,21 @@ async def test_standard_scheme_retries_keep_the_id_and_re_sign() -> None:
         }
         assert all(d.standard_signed_by(new) for d in (second, third))
         assert not second.standard_signed_by(old)
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["ok", "fail"])
+async def test_delivery_bodies_have_the_history_record_shape(fail: bool) -> None:
+    """A delivery body is a WebhookEventsList item: the official schema accepts it."""
+    plan = JobPlan(render_seconds=0.01, fail=fail)
+    async with listening(job_plan=plans(plan)) as (_, session, receiver, _secret):
+        await create(session)
+        body = (await receiver.next()).json
+        assert set(body) == {"event_id", "event_type", "event_data", "created_at"}
+        page = {"data": [body], "has_more": False, "next_token": None}
+        problems = SchemaChecker().problems(
+            operations()["WebhookEventsList"], "response", page
+        )
+        assert problems == []
 
 
 def test_unknown_webhook_scheme_is_refused() -> None:
