@@ -80,9 +80,11 @@ class InvalidSignatureError(HeyGenError, ValueError):
     or future-dated). Answer such a delivery with a 4xx.
 
     Attributes:
-        reason: ``"missing_signature"``, ``"missing_timestamp"``,
-            ``"malformed_timestamp"``, ``"stale"``, ``"future"`` or
-            ``"mismatch"`` (no secret produces the signature).
+        reason: ``"missing_signature"``, ``"wrong_scheme"``, ``"missing_id"``,
+            ``"missing_timestamp"``, ``"malformed_timestamp"``, ``"stale"``,
+            ``"future"``, ``"mismatch"`` (no secret produces the signature)
+            or ``"unsigned_event_id"`` (a body-only signature over a body
+            without its event id).
     """
 
     def __init__(self, message: str, reason: str = "mismatch") -> None:
