@@ -627,7 +627,7 @@ def _check_key(key: str) -> str:
 
 def _check_id(name: str, value: object) -> str:
     """*value*, if it is one safe path segment; ``ValueError`` before any request."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value.strip():
         msg = f"{name} must be a non-empty string; got {value!r}"
         raise ValueError(msg)
     if len(value) > _MAX_ID or value in (".", "..") or _UNSAFE_ID.search(value):
