@@ -345,10 +345,14 @@ class Client(WebhookMethods, ClientBase):
             name=name, image_url=image_url, image_asset_id=image_asset_id
         )
         route = "/v3/avatars"
-        data = await self._call(
-            "POST", route, json=body, idempotency_key=uuid.uuid4().hex
+        avatar: PhotoAvatar = await self._call(
+            "POST",
+            route,
+            json=body,
+            idempotency_key=uuid.uuid4().hex,
+            parse=self._parser(route, PhotoAvatar),
         )
-        return self._converter.structure(data_of(data, route), PhotoAvatar)
+        return avatar
 
     async def get_avatar_look(self, look_id: str) -> AvatarLook:
         """One photo-avatar look, trained or still training."""

@@ -922,6 +922,39 @@ async def test_request_in_progress_gives_up_after_patience() -> None:
     assert calls > 2
 
 
+async def test_request_in_progress_stops_at_the_policy_deadline() -> None:
+    """The policy's deadline bounds the patience too."""
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return in_progress()
+
+    policy = hg.RetryPolicy(
+        wait_initial=0.01, wait_max=0.02, in_progress_patience=30, deadline=0.1
+    )
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=policy) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(hg.ConflictError) as info:
+            await client.create_video(request(), idempotency_key="busy-3")
+    assert time.monotonic() - started < 5.0
+    assert info.value.outcome_unknown is True
+
+
+async def test_malformed_photo_avatar_is_replayed(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A truncated 200 on a keyed avatar create is replayed: one avatar."""
+    route = "POST /v3/avatars"
+    fake.add_fault(Fault(kind="malformed", route=route, nth=(1,), phase="after"))
+    avatar = await client.create_photo_avatar(
+        name="me", image_url="https://e.com/face.jpg"
+    )
+    assert avatar.look.id
+    assert fake.stats.requests[route] == 2
+
+
 async def test_resumed_create_waits_for_the_first_one(fake: FakeHeyGen) -> None:
     """A second process resending the key waits for the first try and shares its job."""
     fake.add_fault(
