@@ -75,6 +75,8 @@ class Client(WebhookMethods, ClientBase):
         session: An aiohttp session to borrow; the client never closes it.
         environ: The environment to read (``os.environ`` if omitted).
         strict: Reject unknown fields in responses (for tests and fakes).
+        limits: Caps on response bodies, JSON nesting, pages followed and
+            downloaded files (:class:`Limits`).
 
     Raises:
         ConfigurationError: No API key, or an unusable *base_url*.

@@ -425,3 +425,17 @@ async def test_non_string_ids_are_refused(client: hg.Client, bad: object) -> Non
     """An id must be a string."""
     with pytest.raises(ValueError, match="video_id must be a non-empty string"):
         await client.get_video(bad)  # type: ignore[arg-type]
+
+
+async def test_deep_status_body_does_not_hang_a_wait() -> None:
+    """A hostile status answer is a logged poll failure; the wait's deadline holds."""
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return answer(deep(100_000))
+
+    async with (
+        loopback_server(handler) as url,
+        client_on(url, poll=hg.PollPolicy.for_testing()) as client,
+    ):
+        with pytest.raises(hg.WaitTimeoutError):
+            await asyncio.wait_for(client.wait_for_video("v_1", deadline=0.2), 5)
