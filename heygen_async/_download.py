@@ -98,54 +98,11 @@ async def download_video(
     own_session = _sends_key(http)
     if own_session:  # a borrowed session that adds the key to every request
         http = aiohttp.ClientSession()
-    timeouts = client.timeouts
-    limits = aiohttp.ClientTimeout(
-        total=None, connect=timeouts.connect, sock_read=timeouts.read
-    )
-    waits = _backoff.waits(client.retry)
-    attempt = refreshes = 0
     try:
-        while True:
-            attempt += 1
-            try:
-                status = await _fetch(
-                    http, url, part, limits, cap=client.limits.max_download_bytes
-                )
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error: Exception = TransportError(
-                    f"downloading video {video.id} failed: {type(exc).__name__}: {exc}"
-                )
-                error.__cause__ = exc
-            else:
-                if status is None:
-                    await asyncio.to_thread(_commit, part, dest)
-                    log.debug("heygen.download_done video_id=%s", video.id)
-                    return dest
-                if status in _EXPIRED and refreshes < _MAX_REFRESHES:
-                    refreshes += 1
-                    log.info(
-                        "heygen.download_url_expired video_id=%s status=%d refresh=%d",
-                        video.id,
-                        status,
-                        refreshes,
-                    )
-                    video = await client.get_video(video_id)
-                    url = _url_of(video)
-                    continue
-                error = _http_error(video.id, status)
-                if not isinstance(error, ServerError) and status != 429:
-                    raise error
-            if attempt >= client.retry.attempts:
-                raise error
-            wait = next(waits)
-            log.warning(
-                "heygen.download_retry video_id=%s attempt=%d wait=%.2f reason=%s",
-                video.id,
-                attempt,
-                wait,
-                error,
-            )
-            await asyncio.sleep(wait)
+        await _fetch_retrying(client, http, video_id, url, part)
+        await asyncio.to_thread(_commit, part, dest)
+        log.debug("heygen.download_done video_id=%s", video_id)
+        return dest
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(part)  # sync on purpose: we may be cancelled
@@ -153,6 +110,55 @@ async def download_video(
     finally:
         if own_session:
             await http.close()
+
+
+async def _fetch_retrying(
+    client: Client, http: aiohttp.ClientSession, video_id: str, url: str, part: Path
+) -> None:
+    """Fill *part*, refreshing an expired URL and retrying transient failures."""
+    timeouts = client.timeouts
+    limits = aiohttp.ClientTimeout(
+        total=None, connect=timeouts.connect, sock_read=timeouts.read
+    )
+    cap = client.limits.max_download_bytes
+    waits = _backoff.waits(client.retry)
+    attempt = refreshes = 0
+    while True:
+        attempt += 1
+        try:
+            status = await _fetch(http, url, part, limits, cap=cap)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error: Exception = TransportError(
+                f"downloading video {video_id} failed: {type(exc).__name__}: {exc}"
+            )
+            error.__cause__ = exc
+        else:
+            if status is None:
+                return
+            if status in _EXPIRED and refreshes < _MAX_REFRESHES:
+                refreshes += 1
+                log.info(
+                    "heygen.download_url_expired video_id=%s status=%d refresh=%d",
+                    video_id,
+                    status,
+                    refreshes,
+                )
+                url = _url_of(await client.get_video(video_id))
+                continue
+            error = _http_error(video_id, status)
+            if not isinstance(error, ServerError) and status != 429:
+                raise error
+        if attempt >= client.retry.attempts:
+            raise error
+        wait = next(waits)
+        log.warning(
+            "heygen.download_retry video_id=%s attempt=%d wait=%.2f reason=%s",
+            video_id,
+            attempt,
+            wait,
+            error,
+        )
+        await asyncio.sleep(wait)
 
 
 def _url_of(video: Video) -> str:
