@@ -231,9 +231,9 @@ def outcome_report(outcome: hg.Outcome) -> Report:
         return Report("completed", outcome.video.id)
     if isinstance(outcome, hg.Failed):
         video_id = outcome.video.id if outcome.video else None
-        return Report(
-            "failed", video_id, f"{type(outcome.error).__name__}: {outcome.error}"
-        )
+        error = outcome.error
+        unknown = " [outcome unknown]" if getattr(error, "outcome_unknown", 0) else ""
+        return Report("failed", video_id, f"{type(error).__name__}{unknown}: {error}")
     return Report("timed_out", outcome.video_id, f"last status {outcome.last_status}")
 
 
