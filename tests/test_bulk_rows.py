@@ -374,9 +374,7 @@ async def test_undecodable_single_get_never_fails_the_job(
             await client.get_video(video_id)
         with pytest.raises(hg.WaitTimeoutError) as info:
             await client.wait_for_video(video_id, deadline=0.3)
-        async with client.batch(
-            poll=hg.PollPolicy.for_testing(deadline=0.3)
-        ) as batch:
+        async with client.batch(poll=hg.PollPolicy.for_testing(deadline=0.3)) as batch:
             batch.submit(req(voice_id, 1))
             [outcome] = [o async for o in batch.as_completed()]
     assert info.value.last_status is hg.VideoStatus.COMPLETED
