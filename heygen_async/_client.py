@@ -181,7 +181,8 @@ class Client(WebhookMethods, ClientBase):
         asked = set(ids)
         params: dict[str, str | int] = {"video_ids": ",".join(ids)}
         tokens: set[str] = set()
-        while True:
+        field = "$.next_token"  # more pages than rows asked for: give up
+        for _ in range(len(ids) + 1):
             body: Any = None
             try:
                 body = await self._call("GET", _STATUSES, params=params)
@@ -189,16 +190,16 @@ class Client(WebhookMethods, ClientBase):
             except ResponseValidationError:
                 # Not JSON, not an object, or no list of rows: nothing to read.
                 field = "$.data" if isinstance(body, dict) else "$"
-                unread = [i for i in ids if i not in rows.answered]
-                rows.problem([field], last_request_id(), unread)
-                return
+                break
             request_id = last_request_id()
             for row in page:
                 rows.add(row, asked, request_id)
-            if token is None or token in tokens:
+            if token is None or token in tokens or asked <= rows.answered:
                 return
             tokens.add(token)
             params = {**params, "token": token}
+        unread = [i for i in ids if i not in rows.answered]
+        rows.problem([field], last_request_id(), unread)
 
     async def delete_video(self, video_id: str) -> None:
         """Delete a video (``DELETE /v3/videos/{video_id}``)."""
@@ -587,12 +588,14 @@ class _StatusRows:
     def add(self, row: Any, asked: set[str], request_id: str | None) -> None:
         """Decode one row; a row we cannot read becomes a problem, not a crash."""
         video_id = row.get("video_id") if isinstance(row, dict) else _NOT_A_ROW
-        if video_id is None or (isinstance(video_id, str) and video_id not in asked):
-            return  # a batch item without a video yet, or not ours
+        if video_id is None:
+            return  # a batch item whose video does not exist yet
         if not isinstance(video_id, str):
             field = "$.data[]" if video_id is _NOT_A_ROW else "$.data[].video_id"
             self.problem([field], request_id, [])
             return
+        if video_id not in asked or video_id in self.answered:
+            return  # not ours, or a repeat
         self.answered.add(video_id)
         try:
             item = self._converter.structure(row, StatusItem)

@@ -451,10 +451,10 @@ class Scheduler:
         """Act on one chunk's rows: each asked id once, whatever came back."""
         seen: set[str] = set()
         for item in items:
-            watches = by_id.get(item.id) if item.id else None
-            if watches is not None and item.id not in seen:
-                seen.add(item.id)
-                self._observe(item.id, item.status, watches)
+            video_id = item.id
+            if video_id and video_id in by_id and video_id not in seen:
+                seen.add(video_id)
+                self._observe(video_id, item.status, by_id[video_id])
         for video_id in unread:
             if video_id in by_id and video_id not in seen:
                 seen.add(video_id)

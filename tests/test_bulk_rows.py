@@ -421,3 +421,30 @@ async def test_batch_with_failed_videos_reports_every_other_completed(
     assert len(completed) == 20 - len(failing)
     assert_on_time(fake, settled)
     assert {fake.videos[o.video.id].index for o in completed}.isdisjoint(failing)
+
+
+async def test_get_statuses_pages_no_longer_than_it_must(voice_id: str) -> None:
+    """Paging stops once every id is answered, and endless pages are cut."""
+    pages = iter(range(1_000))
+
+    def endless(body: Any) -> Any:
+        body["data"] = [row for row in rows_of(body) if row["video_id"] != ids[1]]
+        body["data"].append("not a row")
+        body.update(has_more=True, next_token=f"t{next(pages)}")
+        return body
+
+    async with (
+        FakeHeyGen(render_seconds=30) as fake,
+        proxied(fake) as (proxy, client),
+    ):
+        ids = await create(client, voice_id, 2)
+        proxy.statuses = lambda body: {**body, "has_more": True, "next_token": "t"}
+        assert [item.id for item in await client.get_statuses(ids)] == ids
+        assert proxy.bulk_calls == 1
+        proxy.statuses = endless
+        with pytest.raises(hg.UndecodableRowsError) as info:
+            await client.get_statuses(ids)
+    assert proxy.bulk_calls == 1 + len(ids) + 1
+    assert [item.id for item in info.value.items] == [ids[0]]
+    assert info.value.video_ids == (ids[1],)
+    assert info.value.fields == ("$.data[]", "$.next_token")
