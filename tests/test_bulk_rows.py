@@ -26,6 +26,7 @@ import pytest
 from aiohttp import web
 
 import heygen_async as hg
+from heygen_async._converter import error_fields, make_converter
 from heygen_async.testing import FakeHeyGen, JobPlan
 from tests.helpers import FAST_RETRY, loopback_server, req
 
@@ -448,3 +449,13 @@ async def test_get_statuses_pages_no_longer_than_it_must(voice_id: str) -> None:
     assert [item.id for item in info.value.items] == [ids[0]]
     assert info.value.video_ids == (ids[1],)
     assert info.value.fields == ("$.data[]", "$.next_token")
+
+
+def test_error_fields_name_fields_as_heygen_spells_them() -> None:
+    """A drift report says ``video_id``, the wire name, not the model's ``id``."""
+    converter = make_converter()
+    with pytest.raises(hg.ResponseValidationError) as info:
+        converter.structure({"video_id": 42, "status": 7}, hg.StatusItem)
+    fields = error_fields(info.value, cl=hg.StatusItem, path="$.data[]")
+    assert fields == ["$.data[].video_id", "$.data[].status"]
+    assert error_fields(hg.ResponseValidationError("no cause")) == ["$"]
