@@ -347,13 +347,14 @@ async def test_get_statuses_of_an_unreadable_answer_names_every_id(
         FakeHeyGen(render_seconds=30) as fake,
         proxied(fake) as (proxy, client),
     ):
-        ids = await create(client, voice_id, 2)
+        ids = await create(client, voice_id, 7)
         proxy.statuses = lambda _body: b"not json"
         with pytest.raises(hg.UndecodableRowsError) as info:
             await client.get_statuses(ids)
     assert info.value.items == []
     assert info.value.video_ids == tuple(ids)
     assert info.value.fields == ("$",)
+    assert "(7 in all)" in str(info.value)
 
 
 async def test_undecodable_single_get_never_fails_the_job(
