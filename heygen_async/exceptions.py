@@ -259,14 +259,15 @@ class UndecodableRowsError(ResponseValidationError):
         self.request_id = request_id
         self.items = items
         self.video_ids = tuple(video_ids)
-        shown = ", ".join(self.video_ids[:5])
-        if len(self.video_ids) > 5:
-            shown += f", ... ({len(self.video_ids)} in all)"
-        super().__init__(
+        text = (
             f"{route} returned data the SDK cannot decode at "
-            f"{', '.join(self.fields) or '$'} (request_id={request_id}); "
-            f"rows for video_ids [{shown}] were not read"
+            f"{', '.join(self.fields) or '$'} (request_id={request_id})"
         )
+        if self.video_ids:
+            text += f"; unread video_ids: {', '.join(self.video_ids[:5])}"
+        if len(self.video_ids) > 5:
+            text += f", ... ({len(self.video_ids)} in all)"
+        super().__init__(text)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only __init__ would break pickling across processes.
