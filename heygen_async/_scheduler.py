@@ -55,8 +55,9 @@ _FATAL = (AuthenticationError, PermissionDeniedError, BadRequestError)
 _NOT_FOUND_GRACE = 3
 # A job joins a poll early once this fraction of its wait has passed.
 _RIPE_FRACTION = 0.5
-# The single-video route, as the HTTP layer names it in counts and logs.
-_DETAIL_ROUTE = "/v3/videos/{video_id}"
+# The routes, as the HTTP layer names them in counts and logs.
+_BULK = "GET /v3/videos/statuses"
+_DETAIL = "GET /v3/videos/{video_id}"
 # Terminal webhook results kept for videos nobody waits on (yet).
 _EARLY_MAX = 1_000
 
@@ -424,7 +425,7 @@ class Scheduler:
                 items = await self._backend.get_statuses(ids)
         except UndecodableRowsError as exc:
             # One odd row (or body) must not stall the rest of the chunk.
-            self._drift(exc.route, exc.fields, exc.request_id)
+            self._drift(_BULK, exc.fields, exc.request_id)
             items, unread = exc.items, exc.video_ids
         except NotFoundError:
             log.warning("heygen.bulk_status_unavailable falling back to single GETs")
@@ -530,7 +531,7 @@ class Scheduler:
             # HeyGen may have rendered it: keep polling until the deadline,
             # never report a job failed because we could not read it.
             fields = error_fields(exc, cl=Video, path="$.data")
-            self._drift(f"GET {_DETAIL_ROUTE}", fields, last_request_id())
+            self._drift(_DETAIL, fields, last_request_id())
             self._retry_later(watches)
             return
         except HeyGenError as exc:
