@@ -62,7 +62,23 @@ __all__ = [
 
 
 class HeyGenError(Exception):
-    """Root of every exception this SDK raises."""
+    """
+    Root of every exception this SDK raises.
+
+    Attributes:
+        outcome_unknown: ``True`` when the request that failed may still have
+            taken effect on the server, so a create may have made (and
+            billed) a job: never record it as failed, ask again with the same
+            ``Idempotency-Key`` instead. Set on errors of requests with side
+            effects (POST, PATCH, PUT, DELETE) when no definite answer came:
+            a transport error once the request may have been sent, a
+            timeout, a 5xx, a malformed 2xx, a 409, or a 429 after an earlier
+            try that may have been applied. ``False`` for a definite
+            rejection (any other 4xx), for reads, and for errors raised
+            before anything was sent.
+    """
+
+    outcome_unknown: bool = False
 
 
 class ConfigurationError(HeyGenError, ValueError):
@@ -83,9 +99,11 @@ class InvalidSignatureError(HeyGenError, ValueError):
     or future-dated). Answer such a delivery with a 4xx.
 
     Attributes:
-        reason: ``"missing_signature"``, ``"missing_timestamp"``,
-            ``"malformed_timestamp"``, ``"stale"``, ``"future"`` or
-            ``"mismatch"`` (no secret produces the signature).
+        reason: ``"missing_signature"``, ``"wrong_scheme"``, ``"missing_id"``,
+            ``"missing_timestamp"``, ``"malformed_timestamp"``, ``"stale"``,
+            ``"future"``, ``"mismatch"`` (no secret produces the signature)
+            or ``"unsigned_event_id"`` (a body-only signature over a body
+            without its event id).
     """
 
     def __init__(self, message: str, reason: str = "mismatch") -> None:
@@ -224,7 +242,32 @@ class RequestTimeoutError(TransportError, TimeoutError):
 
 
 class ResponseValidationError(HeyGenError, ValueError):
-    """A successful response body did not have the shape the SDK expects."""
+    """
+    A successful response body did not have the shape the SDK expects.
+
+    That includes bodies that are not JSON, too large, nested too deeply, or
+    about another resource than the one asked for. A keyed POST retries such
+    an answer (the key makes the retry a replay) before raising it, with
+    ``outcome_unknown`` set: the server said yes, we could not read how.
+
+    Attributes:
+        route: The request, e.g. ``"POST /v3/videos"``, if known.
+        status: The HTTP status of the answer, if known.
+        request_id: The ``X-Request-Id`` response header, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        route: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.route = route
+        self.status = status
+        self.request_id = request_id
 
 
 class UndecodableRowsError(ResponseValidationError):
@@ -254,20 +297,19 @@ class UndecodableRowsError(ResponseValidationError):
         items: list[StatusItem],
         video_ids: Sequence[str],
     ) -> None:
-        self.route = route
-        self.fields = tuple(fields)
-        self.request_id = request_id
-        self.items = items
-        self.video_ids = tuple(video_ids)
+        fields, video_ids = tuple(fields), tuple(video_ids)
         text = (
             f"{route} returned data the SDK cannot decode at "
-            f"{', '.join(self.fields) or '$'} (request_id={request_id})"
+            f"{', '.join(fields) or '$'} (request_id={request_id})"
         )
-        if self.video_ids:
-            text += f"; unread video_ids: {', '.join(self.video_ids[:5])}"
-        if len(self.video_ids) > 5:
-            text += f", ... ({len(self.video_ids)} in all)"
-        super().__init__(text)
+        if video_ids:
+            text += f"; unread video_ids: {', '.join(video_ids[:5])}"
+        if len(video_ids) > 5:
+            text += f", ... ({len(video_ids)} in all)"
+        super().__init__(text, route=route, request_id=request_id)
+        self.fields = fields
+        self.items = items
+        self.video_ids = video_ids
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only __init__ would break pickling across processes.
