@@ -63,6 +63,7 @@ from .exceptions import (
     ResponseValidationError,
     ServerError,
     TransportError,
+    UndecodableRowsError,
     VideoFailedError,
     WaitTimeoutError,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "TimedOut",
     "Timeouts",
     "TransportError",
+    "UndecodableRowsError",
     "Video",
     "VideoFailedError",
     "VideoRequest",

@@ -40,6 +40,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
@@ -73,6 +74,7 @@ __all__ = [
     "JSONTooDeepError",
     "api_error",
     "data_of",
+    "last_request_id",
     "load_json",
     "page_of",
     "parse_retry_after",
@@ -119,6 +121,17 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "PUT"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # no side effects
 _READ_CHUNK = 64 * 1024
 _ERROR_DEPTH = 16  # an error envelope is two levels deep
+
+# Per task (and so per call chain): the body decoders above this layer can
+# name the response they could not read without threading headers through.
+_request_id: ContextVar[str | None] = ContextVar(
+    "heygen_async.request_id", default=None
+)
+
+
+def last_request_id() -> str | None:
+    """The ``X-Request-Id`` of the last response this task received, if any."""
+    return _request_id.get()
 
 
 @functools.cache
@@ -246,6 +259,7 @@ class HTTP:
         )
         keyed = idempotency_key is not None
         tries = _Tries(self._retry, effects=method not in _SAFE_METHODS)
+        _request_id.set(None)
         while True:
             try:
                 result = await send(tries)
@@ -317,6 +331,7 @@ class HTTP:
             form=form,
             seconds=seconds,
         )
+        _request_id.set(response.request_id)
         log.debug(
             "heygen.response method=%s route=%s status=%d attempt=%d "
             "elapsed=%.3f request_id=%s",
