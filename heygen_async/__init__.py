@@ -20,7 +20,7 @@ from typing import Any as _Any
 from . import exceptions, webhooks
 from ._batch import Batch
 from ._client import Client
-from ._config import PollPolicy, RetryPolicy, Timeouts
+from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
 from ._jobs import BatchStats, JobHandle
 from ._models import (
     Account,
@@ -64,6 +64,7 @@ from .exceptions import (
     ResponseValidationError,
     ServerError,
     TransportError,
+    UndecodableRowsError,
     VideoFailedError,
     WaitTimeoutError,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "JobRecord",
     "JobStore",
     "JournalBusyError",
+    "Limits",
     "MemoryStore",
     "NotFoundError",
     "Outcome",
@@ -115,6 +117,7 @@ __all__ = [
     "TimedOut",
     "Timeouts",
     "TransportError",
+    "UndecodableRowsError",
     "Video",
     "VideoFailedError",
     "VideoRequest",

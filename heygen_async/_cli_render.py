@@ -5,9 +5,9 @@ Inputs are read and checked first (``_cli_inputs``), and every voice id is
 looked up; a bad one exits 2 before anything is paid for. Then the jobs run
 through one journaled batch (``_cli_run``) and the results land in
 ``OUT/results.jsonl`` (``_cli_results``). Running the same command again
-resumes; Ctrl-C prints that command and exits 130. A second run on an ``OUT``
-in use, or a different command on an ``OUT`` that holds a journal, exits 2
-before anything is sent.
+resumes; Ctrl-C prints that command and exits 130 (SIGTERM: 143). A second
+run on an ``OUT`` in use, or a different command on an ``OUT`` that holds a
+journal, exits 2 before anything is sent.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from .exceptions import ResponseValidationError
 
 __all__ = [
     "WireConverter",
+    "error_fields",
     "make_converter",
     "make_record_converter",
     "photo_avatar_body",
@@ -106,7 +107,7 @@ def make_converter(*, strict: bool = False) -> WireConverter:
     """
     conv = WireConverter(strict=strict)
     _register_scalars(conv)
-    conv.register_structure_hook(VideoStatus, lambda value, _: VideoStatus(value))
+    conv.register_structure_hook(VideoStatus, _structure_status)
     conv.register_unstructure_hook(VideoStatus, lambda status: status.value)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
@@ -302,6 +303,14 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     raise TypeError(msg)
 
 
+def _structure_status(value: Any, _: Any) -> VideoStatus:
+    # An unknown string is a new status (in progress); a non-string is drift.
+    if not isinstance(value, str):
+        msg = f"expected a status string, got {type(value).__name__}"
+        raise TypeError(msg)
+    return VideoStatus(value)
+
+
 def _unstructure_datetime(value: datetime) -> int | float:
     stamp = value.timestamp()
     return int(stamp) if value.microsecond == 0 else stamp
@@ -323,3 +332,31 @@ def make_record_converter() -> cattrs.Converter:
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
     return conv
+
+
+def error_fields(
+    error: BaseException, *, cl: type | None = None, path: str = "$"
+) -> list[str]:
+    """
+    The paths of the fields a structuring *error* is about, e.g. ``$.status``.
+
+    *path* says where the value of class *cl* sat in the body (``$.data[]``
+    for a list's rows), so a drift report names the field as HeyGen spells it.
+    """
+    cause: BaseException | None = error
+    while isinstance(cause, ResponseValidationError):  # to what cattrs raised
+        cause = cause.__cause__
+    if cause is None:
+        return [path]
+    messages = cattrs.transform_error(
+        cause, path=path, format_exception=lambda _exc, _type: ""
+    )
+    renames = _RENAMES.get(cl, {}) if cl is not None else {}
+    fields = []
+    for message in messages:
+        field = message.rpartition(" @ ")[2]
+        name, dot, rest = field.removeprefix(path + ".").partition(".")
+        if field.startswith(path + ".") and name in renames:
+            field = f"{path}.{renames[name]}{dot}{rest}"
+        fields.append(field)
+    return list(dict.fromkeys(fields)) or [path]

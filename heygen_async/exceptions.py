@@ -18,6 +18,7 @@ of them. Builtins are mixed in where a caller's existing handler should match::
     ├── TransportError(ConnectionError)   no usable response arrived
     │   └── RequestTimeoutError(TimeoutError)
     ├── ResponseValidationError(ValueError)   a 2xx body did not fit the model
+    │   └── UndecodableRowsError          some bulk status rows did not (.items did)
     ├── ConfigurationError(ValueError)    the client cannot be built as asked
     ├── InvalidSignatureError(ValueError) a webhook delivery failed verification
     ├── JournalBusyError                  another batch or process holds the journal
@@ -30,11 +31,12 @@ No exception text ever contains the API key or request headers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 
 if TYPE_CHECKING:
-    from ._models import AvatarLook, Video, VideoStatus
+    from ._models import AvatarLook, StatusItem, Video, VideoStatus
 
 __all__ = [
     "APIError",
@@ -55,13 +57,30 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "TransportError",
+    "UndecodableRowsError",
     "VideoFailedError",
     "WaitTimeoutError",
 ]
 
 
 class HeyGenError(Exception):
-    """Root of every exception this SDK raises."""
+    """
+    Root of every exception this SDK raises.
+
+    Attributes:
+        outcome_unknown: ``True`` when the request that failed may still have
+            taken effect on the server, so a create may have made (and
+            billed) a job: never record it as failed, ask again with the same
+            ``Idempotency-Key`` instead. Set on errors of requests with side
+            effects (POST, PATCH, PUT, DELETE) when no definite answer came:
+            a transport error once the request may have been sent, a
+            timeout, a 5xx, a malformed 2xx, a 409, or a 429 after an earlier
+            try that may have been applied. ``False`` for a definite
+            rejection (any other 4xx), for reads, and for errors raised
+            before anything was sent.
+    """
+
+    outcome_unknown: bool = False
 
 
 class ConfigurationError(HeyGenError, ValueError):
@@ -82,9 +101,11 @@ class InvalidSignatureError(HeyGenError, ValueError):
     or future-dated). Answer such a delivery with a 4xx.
 
     Attributes:
-        reason: ``"missing_signature"``, ``"missing_timestamp"``,
-            ``"malformed_timestamp"``, ``"stale"``, ``"future"`` or
-            ``"mismatch"`` (no secret produces the signature).
+        reason: ``"missing_signature"``, ``"wrong_scheme"``, ``"missing_id"``,
+            ``"missing_timestamp"``, ``"malformed_timestamp"``, ``"stale"``,
+            ``"future"``, ``"mismatch"`` (no secret produces the signature)
+            or ``"unsigned_event_id"`` (a body-only signature over a body
+            without its event id).
     """
 
     def __init__(self, message: str, reason: str = "mismatch") -> None:
@@ -246,7 +267,87 @@ class RequestTimeoutError(TransportError, TimeoutError):
 
 
 class ResponseValidationError(HeyGenError, ValueError):
-    """A successful response body did not have the shape the SDK expects."""
+    """
+    A successful response body did not have the shape the SDK expects.
+
+    That includes bodies that are not JSON, too large, nested too deeply, or
+    about another resource than the one asked for. A keyed POST retries such
+    an answer (the key makes the retry a replay) before raising it, with
+    ``outcome_unknown`` set: the server said yes, we could not read how.
+
+    Attributes:
+        route: The request, e.g. ``"POST /v3/videos"``, if known.
+        status: The HTTP status of the answer, if known.
+        request_id: The ``X-Request-Id`` response header, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        route: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.route = route
+        self.status = status
+        self.request_id = request_id
+
+
+class UndecodableRowsError(ResponseValidationError):
+    """
+    Some rows of a bulk status response did not decode; the others did.
+
+    One bad row must not hide where every other video is: *items* holds each
+    row that decoded, *video_ids* the videos to ask about one by one.
+
+    Attributes:
+        route: The request that answered, ``GET /v3/videos/statuses``.
+        fields: Paths of the fields that did not decode, e.g.
+            ``$.data[].status`` (``$`` for a body that is not JSON at all).
+        request_id: The ``X-Request-Id`` of the first response with a bad
+            row; quote it to support.
+        items: Every row that decoded.
+        video_ids: Ids asked about whose rows (or whole response) did not
+            decode.
+    """
+
+    def __init__(
+        self,
+        *,
+        route: str,
+        fields: Sequence[str],
+        request_id: str | None,
+        items: list[StatusItem],
+        video_ids: Sequence[str],
+    ) -> None:
+        fields, video_ids = tuple(fields), tuple(video_ids)
+        text = (
+            f"{route} returned data the SDK cannot decode at "
+            f"{', '.join(fields) or '$'} (request_id={request_id})"
+        )
+        if video_ids:
+            text += f"; unread video_ids: {', '.join(video_ids[:5])}"
+        if len(video_ids) > 5:
+            text += f", ... ({len(video_ids)} in all)"
+        super().__init__(text, route=route, request_id=request_id)
+        self.fields = fields
+        self.items = items
+        self.video_ids = video_ids
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only __init__ would break pickling across processes.
+        return (_rebuild_rows, (self.__dict__.copy(), self.args))
+
+
+def _rebuild_rows(
+    state: dict[str, object], args: tuple[object, ...]
+) -> UndecodableRowsError:
+    error = UndecodableRowsError.__new__(UndecodableRowsError)
+    error.__dict__.update(state)
+    error.args = args
+    return error
 
 
 class VideoFailedError(HeyGenError):

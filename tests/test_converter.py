@@ -240,16 +240,21 @@ def test_datetimes_unstructure_to_unix_seconds() -> None:
         ("failed", hg.VideoStatus.FAILED),
         ("not_found", hg.VideoStatus.NOT_FOUND),
         ("rendering_v2", hg.VideoStatus.UNKNOWN),
-        (None, hg.VideoStatus.UNKNOWN),
-        (7, hg.VideoStatus.UNKNOWN),
     ],
 )
 def test_status_vocabularies(wire: Any, status: hg.VideoStatus) -> None:
-    """Every status vocabulary maps to one enum; unknown values never raise."""
+    """Every status vocabulary maps to one enum; unknown strings never raise."""
     assert (
         STRICT.structure({"video_id": "v", "status": wire}, hg.StatusItem).status
         is status
     )
+
+
+@pytest.mark.parametrize("wire", [None, 7, {"weird": 1}])
+def test_a_status_that_is_not_a_string_is_drift(wire: Any) -> None:
+    """Not a new status but a broken row: the poller asks that video alone."""
+    with pytest.raises(hg.ResponseValidationError, match=r"\$\.status"):
+        LENIENT.structure({"video_id": "v", "status": wire}, hg.StatusItem)
 
 
 def test_extra_fields_tolerated_when_lenient() -> None:
