@@ -23,7 +23,8 @@ Exit codes:
  0     success: every video completed (and was downloaded)
  1     some job failed or timed out, a video failed or is unknown
        (``status``), or the API could not be used
- 2     usage error or bad input (nothing was submitted)
+ 2     usage error or bad input (nothing was submitted), --out in use
+       by another run, or --out holding another command's journal
  130   interrupted by Ctrl-C (the journal keeps unfinished jobs)
  143   stopped by SIGTERM, as by Ctrl-C (Docker, systemd, Kubernetes)
 =====  ==============================================================

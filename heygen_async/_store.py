@@ -102,7 +102,12 @@ class JobStore(Protocol):
         """Whether the journal outlives the process."""
 
     async def open(self) -> str:
-        """Open (creating if needed) and return the journal's run id."""
+        """
+        Open (creating if needed) and return the journal's run id.
+
+        Raise :class:`~heygen_async.JournalBusyError` at once if another
+        batch or process has it open: one journal serves one batch at a time.
+        """
 
     async def load(self) -> list[JobRecord]:
         """Every job recorded so far, in submission order."""

@@ -271,10 +271,14 @@ async def test_request_in_progress_is_waited_out(voice_id: str) -> None:
         status=409,
         code="request_in_progress",
         route=CREATE,
-        nth=range(1, 10),
+        nth=range(1, 15),
+    )
+    # The client's own patience runs out first: the batch keeps the job.
+    brief = hg.RetryPolicy(
+        wait_initial=0.001, wait_max=0.005, in_progress_patience=0.01
     )
     async with FakeHeyGen(render_seconds=0.02, faults=[in_progress]) as fake:
-        async with strict_client(fake) as client:
+        async with strict_client(fake, retry=brief) as client:
             async with client.batch() as batch:
                 batch.submit(req(voice_id), tag="x")
                 outcomes = [o async for o in batch.as_completed()]
@@ -331,10 +335,11 @@ async def test_out_of_credit_still_asks_about_unanswered_creates(
 ) -> None:
     """After a 402, a job that may exist is asked about again, not refused."""
     faults = [
-        # The first create is made (and billed) but its answer is unreadable;
-        # the second is slow to be refused, so the first waits in the queue.
-        Fault(kind="malformed", route=CREATE, nth=(1,), phase="after"),
-        Fault(kind="slow", route=CREATE, nth=(2,), delay=0.1),
+        # The first create is made (and billed) but its answer stays
+        # unreadable through every try of the call; the second is slow to be
+        # refused, so the first waits in the queue meanwhile.
+        Fault(kind="malformed", route=CREATE, nth=range(1, 5), phase="after"),
+        Fault(kind="slow", route=CREATE, nth=(5,), delay=0.1),
     ]
     async with FakeHeyGen(render_seconds=0.02, credits=1, faults=faults) as fake:
         async with strict_client(fake) as client:
