@@ -220,6 +220,8 @@ def set_aside(path: Path) -> Path | None:
     Raises:
         JournalBusyError: The journal is in use.
     """
+    if not path.parent.is_dir():
+        return None
     lock = _lock_of(path)
     lock.acquire()
     try:

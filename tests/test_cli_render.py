@@ -533,7 +533,7 @@ def test_fresh_starts_a_new_journal_and_keeps_the_old(
 ) -> None:
     """--fresh sets the old journal aside and renders every input anew."""
     copy_photos(Path("p"), 2)
-    assert render(served, "p", *SAY) == 0
+    assert render(served, "p", *SAY, "--fresh") == 0  # nothing to set aside yet
     assert (
         render(served, "p", "--script", "Bye", "--voice-id", VOICE_ID, "--fresh") == 0
     )
