@@ -11,6 +11,7 @@ import pytest
 
 import heygen_async as hg
 from heygen_async import _journal
+from heygen_async._store import set_aside
 from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 from tests.helpers import png, req, strict_client
 
@@ -488,3 +489,24 @@ async def test_resume_during_a_create_waits_out_request_in_progress(
     assert [type(o) for o in outcomes] == [hg.Completed]
     assert fake.stats.responses[CREATE][409] >= 1
     assert fake.stats.jobs_created == 1
+
+
+async def test_set_aside_keeps_the_journal_and_its_wal(tmp_path: Path) -> None:
+    """A journal set aside keeps its WAL beside it; a journal in use stays put."""
+    path = tmp_path / "journal.sqlite"
+    assert set_aside(tmp_path / "missing" / "journal.sqlite") is None
+    assert set_aside(path) is None
+    store = hg.SQLiteStore(path)
+    await store.open()
+    with pytest.raises(hg.JournalBusyError):
+        set_aside(path)
+    await store.close()
+    path.with_name("journal.sqlite-wal").write_bytes(b"")  # as a crash leaves it
+    aside = set_aside(path)
+    assert aside is not None
+    assert aside.name.startswith("journal-")
+    assert aside.with_name(aside.name + "-wal").exists()
+    assert not path.exists()
+    await store.open()  # a new, empty journal
+    assert await store.load() == []
+    await store.close()
