@@ -145,12 +145,17 @@ class Batch:
         loop = asyncio.get_running_loop()
         self._requests_at_open = self._client.request_counts()
         self._run_id = await self._store.open()
-        if self._deadline is not None:
-            self._deadline_at = loop.time() + self._deadline
-            self._deadline_timer = loop.call_at(self._deadline_at, self._expire)
-        self._state = "open"
-        for record in await self._store.load():
-            self._resume(record)
+        try:
+            if self._deadline is not None:
+                self._deadline_at = loop.time() + self._deadline
+                self._deadline_timer = loop.call_at(self._deadline_at, self._expire)
+            self._state = "open"
+            for record in await self._store.load():
+                self._resume(record)
+        except BaseException:
+            # An unreadable journal: release it (and its lock) for the next try.
+            await self._shutdown()
+            raise
         self._admitter = loop.create_task(self._admit(), name="heygen_async.batch")
         return self
 

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from . import exceptions
-from ._converter import make_record_converter
+from ._converter import error_fields, make_record_converter
 from ._models import Video, VideoRequest, VideoStatus
 from ._outcomes import Completed, Failed, Outcome, TimedOut
 from ._store import JobRecord
@@ -63,8 +63,18 @@ def request_record(request: VideoRequest) -> dict[str, Any]:
 
 
 def structure_request(record: Any) -> VideoRequest:
-    """Rebuild a journaled request (validating it again)."""
-    return _RECORDS.structure(record, VideoRequest)
+    """
+    Rebuild a journaled request (validating it again).
+
+    Raises:
+        ValueError: The journal holds a request this version cannot read.
+    """
+    try:
+        return _RECORDS.structure(record, VideoRequest)
+    except Exception as exc:  # cattrs raises many kinds
+        fields = ", ".join(error_fields(exc, path="request"))
+        msg = f"the journal holds a request this version cannot read ({fields})"
+        raise ValueError(msg) from exc
 
 
 def identity(record: dict[str, Any], tag: Any, *, durable: bool) -> str:

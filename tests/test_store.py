@@ -510,3 +510,32 @@ async def test_set_aside_keeps_the_journal_and_its_wal(tmp_path: Path) -> None:
     await store.open()  # a new, empty journal
     assert await store.load() == []
     await store.close()
+
+
+async def test_an_unreadable_journal_is_released(tmp_path: Path) -> None:
+    """A journal that fails to load is closed, so the next try may open it."""
+    path = tmp_path / "journal.sqlite"
+    store = hg.SQLiteStore(path)
+    await store.open()
+    await store.close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO jobs (key, seq, request, updated_at) VALUES ('k', 0, '{', 0)"
+    )
+    db.commit()
+    db.close()
+    async with FakeHeyGen() as fake, strict_client(fake) as client:
+        with pytest.raises(ValueError, match="Expecting"):
+            await client.batch(store=hg.SQLiteStore(path)).__aenter__()
+        await store.open()  # not left locked
+        db = sqlite3.connect(path)
+        db.execute("UPDATE jobs SET request = '{\"script\": 5}'")
+        db.commit()
+        db.close()
+        await store.close()
+        with pytest.raises(
+            ValueError, match="holds a request this version cannot read"
+        ):
+            await client.batch(store=hg.SQLiteStore(path)).__aenter__()
+    await store.open()
+    await store.close()
