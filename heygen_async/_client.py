@@ -26,7 +26,7 @@ from ._batch import Batch
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import photo_avatar_body
 from ._download import download_video as _download_video
-from ._http import data_of, page_of
+from ._http import page_of
 from ._models import (
     Account,
     Asset,
@@ -42,7 +42,11 @@ from ._scheduler import Scheduler
 from ._store import JobStore
 from ._uploads import Payload, load
 from ._webhook_endpoints import WebhookMethods
-from .exceptions import AvatarFailedError, WaitTimeoutError
+from .exceptions import (
+    AvatarConsentRequiredError,
+    AvatarFailedError,
+    WaitTimeoutError,
+)
 
 
 __all__ = ["Client"]
@@ -139,7 +143,7 @@ class Client(WebhookMethods, ClientBase):
             idempotency_key=_check_key(idempotency_key),
             retry_on_rate_limit=retry_on_rate_limit,
         )
-        return self._converter.structure(data_of(data, "POST /v3/videos"), CreatedVideo)
+        return self._converter.decode(data, CreatedVideo, route="POST /v3/videos")
 
     async def get_video(self, video_id: str) -> Video:
         """One video with its (freshly presigned) URLs or failure details."""
@@ -147,7 +151,7 @@ class Client(WebhookMethods, ClientBase):
         body = await self._call(
             "GET", route, path={"video_id": _check_id("video_id", video_id)}
         )
-        return self._converter.structure(data_of(body, route), Video)
+        return self._converter.decode(body, Video, route=f"GET {route}")
 
     async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
         """
@@ -229,7 +233,7 @@ class Client(WebhookMethods, ClientBase):
         body = await self._call(
             "POST", route, form=form, idempotency_key=uuid.uuid4().hex
         )
-        return self._converter.structure(data_of(body, route), Asset)
+        return self._converter.decode(body, Asset, route=f"POST {route}")
 
     async def _upload_payload_id(self, payload: Payload) -> str:
         return (await self._upload(payload)).id
@@ -240,7 +244,7 @@ class Client(WebhookMethods, ClientBase):
         body = await self._call(
             "GET", route, path={"asset_id": _check_id("asset_id", asset_id)}
         )
-        return self._converter.structure(data_of(body, route), Asset)
+        return self._converter.decode(body, Asset, route=f"GET {route}")
 
     # -- voices -----------------------------------------------------------
 
@@ -275,7 +279,7 @@ class Client(WebhookMethods, ClientBase):
         body = await self._call(
             "GET", route, path={"voice_id": _check_id("voice_id", voice_id)}
         )
-        return self._converter.structure(data_of(body, route), Voice)
+        return self._converter.decode(body, Voice, route=f"GET {route}")
 
     # -- photo avatars ----------------------------------------------------
 
@@ -293,6 +297,11 @@ class Client(WebhookMethods, ClientBase):
         Pass exactly one of *image_url*, *image_asset_id* or *image_path*
         (uploaded first). Training is asynchronous: see
         :meth:`wait_for_avatar`. The look's id is a video ``avatar_id``.
+
+        HeyGen may answer with ``avatar_group`` or ``avatar_item`` set to
+        ``null``; the avatar was still created, so this returns what came
+        (``.group`` or ``.look`` is ``None``) instead of raising and losing
+        the ids that did arrive.
         """
         sources = {
             "image_url": image_url,
@@ -319,7 +328,7 @@ class Client(WebhookMethods, ClientBase):
         data = await self._call(
             "POST", route, json=body, idempotency_key=uuid.uuid4().hex
         )
-        return self._converter.structure(data_of(data, route), PhotoAvatar)
+        return self._converter.decode(data, PhotoAvatar, route=f"POST {route}")
 
     async def get_avatar_look(self, look_id: str) -> AvatarLook:
         """One photo-avatar look, trained or still training."""
@@ -327,7 +336,7 @@ class Client(WebhookMethods, ClientBase):
         body = await self._call(
             "GET", route, path={"look_id": _check_id("look_id", look_id)}
         )
-        return self._converter.structure(data_of(body, route), AvatarLook)
+        return self._converter.decode(body, AvatarLook, route=f"GET {route}")
 
     async def wait_for_avatar(
         self,
@@ -342,7 +351,10 @@ class Client(WebhookMethods, ClientBase):
         Polls at once, then with *poll*'s cadence (the client's by default).
 
         Raises:
-            AvatarFailedError: Training failed.
+            AvatarFailedError: Training failed; ``.look.error`` says why.
+            AvatarConsentRequiredError: The look waits for consent
+                (``POST /v3/avatars/{group_id}/consent``); give it, then
+                wait again.
             WaitTimeoutError: *deadline* seconds passed first; the look may
                 still finish, so wait again.
         """
@@ -355,6 +367,8 @@ class Client(WebhookMethods, ClientBase):
                 return look
             if look.is_failed:
                 raise AvatarFailedError(look)
+            if look.needs_consent:
+                raise AvatarConsentRequiredError(look)
             wait = interval * random.uniform(1 - policy.jitter, 1 + policy.jitter)
             interval = min(interval * policy.multiplier, policy.interval_max)
             if deadline is not None:
@@ -370,7 +384,7 @@ class Client(WebhookMethods, ClientBase):
         """The account behind the API key; a cheap way to check the key."""
         route = "/v3/users/me"
         body = await self._call("GET", route)
-        return self._converter.structure(data_of(body, route), Account)
+        return self._converter.decode(body, Account, route=f"GET {route}")
 
     async def request(
         self,
@@ -515,7 +529,8 @@ class Client(WebhookMethods, ClientBase):
                 query["token"] = token
             body = await self._call("GET", route, params=query)
             items, token = page_of(body, route)
-            for item in self._converter.structure(items, list[cls]):  # type: ignore[valid-type]
+            rows = self._converter.structure(items, list[cls], route=f"GET {route}")  # type: ignore[valid-type]
+            for item in rows:
                 yield item
             if token is None:
                 return

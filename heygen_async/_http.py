@@ -30,6 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
@@ -57,7 +58,15 @@ from .exceptions import (
 )
 
 
-__all__ = ["HTTP", "Form", "api_error", "data_of", "page_of", "parse_retry_after"]
+__all__ = [
+    "HTTP",
+    "Form",
+    "api_error",
+    "data_of",
+    "last_request_id",
+    "page_of",
+    "parse_retry_after",
+]
 
 log = logging.getLogger("heygen_async.http")
 
@@ -97,6 +106,17 @@ _STATUS_CODES: Mapping[int, str] = {
 }
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "PUT"})
+
+# Per task (and so per call chain): the body decoders above this layer can
+# name the response they could not read without threading headers through.
+_request_id: ContextVar[str | None] = ContextVar(
+    "heygen_async.request_id", default=None
+)
+
+
+def last_request_id() -> str | None:
+    """The ``X-Request-Id`` of the last response this task received, if any."""
+    return _request_id.get()
 
 
 @functools.cache
@@ -220,6 +240,7 @@ class HTTP:
         waits = _backoff.waits(policy)
         started = time.monotonic()
         attempt = 0
+        _request_id.set(None)
         while True:
             attempt += 1
             await self._throttle.acquire()
@@ -242,6 +263,7 @@ class HTTP:
                 error: HeyGenError = exc
                 wait = next(waits) if replay_safe else None
             else:
+                _request_id.set(response.request_id)
                 log.debug(
                     "heygen.response method=%s route=%s status=%d attempt=%d "
                     "elapsed=%.3f request_id=%s",

@@ -422,8 +422,8 @@ class Scheduler:
             log.warning("heygen.poll_failed ids=%d error=%s", len(ids), exc)
             return
         for item in items:
-            watches = by_id.get(item.id)
-            if watches is not None:
+            watches = by_id.get(item.id) if item.id else None
+            if watches is not None and item.id is not None:
                 self._observe(item.id, item.status, watches)
 
     async def _fetch_each(
