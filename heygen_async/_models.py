@@ -306,8 +306,8 @@ class StatusItem:
     a row says nothing about any video you wait for.
     """
 
-    id: str | None
     status: VideoStatus
+    id: str | None = None
     error: StatusError | None = None
     batch_id: str | None = None
     item_index: int | None = None
