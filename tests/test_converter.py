@@ -172,7 +172,7 @@ def test_asset_accepts_upload_and_get_shapes() -> None:
 def test_upload_asset_id_wins_over_an_extra_id() -> None:
     """An upload body may carry extra keys (the schema allows it): asset_id wins."""
     asset = LENIENT.structure({"id": "a", "asset_id": "b", "url": "u"}, hg.Asset)
-    assert "b" == asset.id
+    assert asset.id == "b"
 
 
 def test_photo_avatar_groups_and_items() -> None:

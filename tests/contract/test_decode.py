@@ -361,7 +361,7 @@ def test_every_schema_valid_response_decodes(name: str) -> None:
         )
         @given(strategy(response_schema(name), ids))
         def check(body: Any) -> None:
-            assert [] == CHECKER.problems(operation, "response", body)
+            assert CHECKER.problems(operation, "response", body) == []
             text = repr(body)
             seen["null"] += "None" in text
             seen["extra"] += "'x_" in text
@@ -383,7 +383,7 @@ def test_every_enum_value_and_all_nulls_decode(name: str) -> None:
         bodies += [instance(schema, enums={path: value}) for value in values]
     with serving() as serve:
         for body in bodies:
-            assert [] == CHECKER.problems(operation, "response", body)
+            assert CHECKER.problems(operation, "response", body) == []
             serve(body, call)
 
 
@@ -437,7 +437,7 @@ def test_a_list_row_that_does_not_decode_names_its_route() -> None:
     async def call(client: hg.Client, _: Any) -> None:
         with pytest.raises(hg.ResponseValidationError) as info:
             _ = [voice async for voice in client.iter_voices()]
-        assert "GET /v3/voices" == info.value.route
+        assert info.value.route == "GET /v3/voices"
         assert any(f.startswith("$.data[0]") for f in info.value.fields)
 
     with serving() as serve:
