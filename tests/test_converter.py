@@ -338,3 +338,40 @@ def test_photo_avatar_body_shapes() -> None:
     }
     with pytest.raises(ValueError, match="image_url or image_asset_id"):
         photo_avatar_body(name="Me", image_url=None, image_asset_id=None)
+
+
+@pytest.mark.parametrize(
+    ("wire", "error"),
+    [
+        (
+            {"code": "E1", "message": "m", "retry": True},
+            hg.StatusError(code="E1", message="m"),
+        ),
+        ({"code": 42, "message": ["not", "text"]}, hg.StatusError(code="42")),
+        ({}, hg.StatusError()),
+        ("a bare message", hg.StatusError(message="a bare message")),
+        (None, None),
+    ],
+)
+def test_status_errors_decode_from_any_shape(wire: Any, error: Any) -> None:
+    """The schema's error is an open object; older servers sent a string."""
+    row = {"video_id": "v", "status": "failed", "error": wire}
+    assert error == STRICT.structure(row, hg.StatusItem).error
+
+
+def test_a_status_error_that_is_not_an_object_is_drift() -> None:
+    """A number where failure details belong names the field."""
+    with pytest.raises(hg.ResponseValidationError, match=r"\$\.error"):
+        LENIENT.structure(
+            {"video_id": "v", "status": "failed", "error": 5}, hg.StatusItem
+        )
+
+
+def test_auto_reload_decodes_the_object_and_the_old_flag() -> None:
+    """wallet.auto_reload is an object per schema; a bare flag still reads."""
+    obj = {"currency": "usd", "auto_reload": {"enabled": False, "amount_usd": 20}}
+    flag = {"currency": "usd", "auto_reload": True}
+    assert hg.AutoReload(enabled=False, amount_usd=20.0) == (
+        STRICT.structure(obj, hg.Wallet).auto_reload
+    )
+    assert hg.AutoReload(enabled=True) == STRICT.structure(flag, hg.Wallet).auto_reload
