@@ -100,12 +100,14 @@ def instance(
     schema: dict[str, Any],
     *,
     nulls: bool = False,
+    extras: bool = True,
     enums: dict[str, Any] | None = None,
     path: str = "$",
 ) -> Any:
     """
     One full instance: every property present, the first enum value (or the
-    one *enums* names for that path), and with *nulls* every nullable null.
+    one *enums* names for that path), with *nulls* every nullable null, and
+    with *extras* an unknown key in every object.
     """
     chosen = enums or {}
 
@@ -127,9 +129,11 @@ def instance(
         if kinds == "object":
             properties = sub.get("properties", {})
             out = {name: walk(s, f"{at}.{name}") for name, s in properties.items()}
-            return {**out, "x_future": {"nested": [1, None]}}
+            return {**out, "x_future": {"nested": [1, None]}} if extras else out
         if kinds == "array":
             return [walk(sub.get("items", {}), at + "[]")]
+        if kinds == "string" and at.endswith("_at"):
+            return "2026-11-30T12:00:00Z"  # the ISO 8601 the schema describes
         return {"string": "id_1", "integer": 1, "number": 1.5, "boolean": True}[kinds]
 
     return walk(schema, path)
