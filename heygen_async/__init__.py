@@ -20,7 +20,7 @@ from typing import Any as _Any
 from . import exceptions, webhooks
 from ._batch import Batch
 from ._client import Client
-from ._config import PollPolicy, RetryPolicy, Timeouts
+from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
 from ._jobs import BatchStats, JobHandle
 from ._models import (
     Account,
@@ -108,6 +108,7 @@ __all__ = [
     "JobHandle",
     "JobRecord",
     "JobStore",
+    "Limits",
     "MemoryStore",
     "NotFoundError",
     "Outcome",

@@ -23,6 +23,7 @@ Exit codes:
        (``status``), or the API could not be used
  2     usage error or bad input (nothing was submitted)
  130   interrupted by Ctrl-C (the journal keeps unfinished jobs)
+ 143   stopped by SIGTERM, as by Ctrl-C (Docker, systemd, Kubernetes)
 =====  ==============================================================
 """
 
@@ -400,4 +401,8 @@ def main(
 
 def run() -> NoReturn:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own signal handling
+        code = 128 + signal.SIGINT
+    sys.exit(code)

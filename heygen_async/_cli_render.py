@@ -5,7 +5,7 @@ Inputs are read and checked first (``_cli_inputs``), and every voice id is
 looked up; a bad one exits 2 before anything is paid for. Then the jobs run
 through one journaled batch (``_cli_run``) and the results land in
 ``OUT/results.jsonl`` (``_cli_results``). Running the same command again
-resumes; Ctrl-C prints that command and exits 130.
+resumes; Ctrl-C prints that command and exits 130 (SIGTERM: 143).
 """
 
 from __future__ import annotations

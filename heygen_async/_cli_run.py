@@ -6,9 +6,11 @@ otherwise) in ``OUT/.heygen/journal.sqlite``, so running the same command
 again re-attaches to jobs already paid for instead of submitting them twice.
 Each completed video is streamed into ``OUT`` as soon as it is known (at most
 four at once, ``.part`` files renamed only when complete); a job an earlier
-run finished but did not download is downloaded now. Ctrl-C cancels the run:
-the batch stops sending jobs, the journal keeps the rest, and the results
-file is written before returning.
+run finished but did not download is downloaded now. Ctrl-C, or the SIGTERM
+that Docker, systemd and Kubernetes send, cancels the run: the batch stops
+sending jobs, the journal keeps the rest, and the results file is written
+before returning. A second signal while that happens exits at once: every
+journal write is an atomic SQLite commit, so nothing already recorded is lost.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,34 +77,73 @@ class RunConfig:
     description: str = "Rendering"
 
 
-class _Interrupt:
-    """Whether Ctrl-C asked us to stop."""
+_STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+_KEPT = (
+    " The journal keeps every job already sent; run the same command again to resume."
+)
 
-    fired = False
+
+class _Interrupt:
+    """Which signal asked us to stop, if one did."""
+
+    signum: int | None = None
+
+    @property
+    def fired(self) -> bool:
+        """Whether a stop signal came."""
+        return self.signum is not None
+
+
+def _exit_now(signum: int, cleanup: Callable[[], None], note: str) -> None:
+    """A second stop signal: leave at once, without a traceback."""
+    with contextlib.suppress(Exception):
+        cleanup()
+    print(f"Interrupted again: exiting now.{note}", file=sys.stderr)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Journal writes are atomic SQLite commits and results.jsonl is replaced
+    # atomically, so stopping mid-cleanup leaves both consistent.
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager
-def _sigint_cancels(task: asyncio.Task[None]) -> Iterator[_Interrupt]:
-    """While inside, SIGINT cancels *task* (once) instead of raising."""
+def _stop_signals(
+    task: asyncio.Task[None], *, cleanup: Callable[[], None], note: str = ""
+) -> Iterator[_Interrupt]:
+    """
+    While inside, SIGINT or SIGTERM cancels *task*; a second one exits now.
+
+    Before exiting, *cleanup* runs (e.g. stopping a live display) and *note*
+    is added to the farewell line.
+
+    After a first signal the handlers stay until the event loop closes, so a
+    second one during the rest of the shutdown still exits cleanly (with
+    ``128 + signal``) instead of raising ``KeyboardInterrupt``.
+    """
     loop = asyncio.get_running_loop()
     flag = _Interrupt()
 
-    def on_sigint() -> None:
-        if not flag.fired:
-            flag.fired = True
+    def on_signal(signum: int) -> None:
+        if flag.signum is None:
+            flag.signum = signum
             task.cancel()
+        else:
+            _exit_now(signum, cleanup, note)
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-    except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
-        installed = False  # Windows or not the main thread: Ctrl-C still stops us
-    else:
-        installed = True
+    installed = []
+    for signum in _STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, on_signal, int(signum))
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+            continue  # Windows or not the main thread: Ctrl-C still stops us
+        installed.append(signum)
     try:
         yield flag
     finally:
-        if installed:
-            loop.remove_signal_handler(signal.SIGINT)
+        if not flag.fired:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
 
 
 class _Run:
@@ -126,6 +169,7 @@ class _Run:
         self.settled: set[JobHandle] = set()
         self.earlier: set[JobHandle] = set()
         self.interrupted = False
+        self.stop_signal: int = signal.SIGINT
         self._slots = asyncio.Semaphore(_DOWNLOADS_AT_ONCE)
 
     async def run(self) -> RunReport:
@@ -136,22 +180,24 @@ class _Run:
         if self.config.journal:
             self.previous = await asyncio.to_thread(previous_files, out / RESULTS_FILE)
         work = loop.create_task(self._work())
-        try:
-            with _sigint_cancels(work) as interrupt:
-                try:
-                    await work
-                except asyncio.CancelledError:
-                    if not interrupt.fired:
-                        raise
-                    self.interrupted = True
-        finally:
-            self.reporter.close()
-        results = tuple(self._result(h) for h in self._handles())
-        await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
+        note = _KEPT if self.config.journal else ""
+        with _stop_signals(work, cleanup=self.reporter.close, note=note) as interrupt:
+            try:
+                await work
+            except asyncio.CancelledError:
+                if interrupt.signum is None:
+                    raise
+                self.interrupted = True
+                self.stop_signal = interrupt.signum
+            finally:
+                self.reporter.close()
+            results = tuple(self._result(h) for h in self._handles())
+            await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
         batch = self.batch
         return RunReport(
             results=results,
             interrupted=self.interrupted,
+            stop_signal=self.stop_signal,
             elapsed=loop.time() - started,
             requests=dict(batch.stats().requests) if batch is not None else {},
         )
@@ -323,7 +369,8 @@ async def run_jobs(
     Render *jobs* through one batch, downloading as they complete.
 
     Writes ``results.jsonl`` in ``config.out`` before returning, also when
-    Ctrl-C interrupted the run (then ``interrupted`` is set).
+    Ctrl-C or SIGTERM interrupted the run (then ``interrupted`` is set and
+    ``stop_signal`` says which).
     """
     with sdk_logging(reporter.log_handler()):
         return await _Run(client, jobs, config, reporter).run()

@@ -14,9 +14,9 @@ import random
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import aiohttp
 import attrs
@@ -45,6 +45,7 @@ from ._webhook_endpoints import WebhookMethods
 from .exceptions import (
     AvatarConsentRequiredError,
     AvatarFailedError,
+    ResponseValidationError,
     WaitTimeoutError,
 )
 
@@ -52,6 +53,11 @@ from .exceptions import (
 __all__ = ["Client"]
 
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.-]{1,255}")
+# An id goes into a URL path, a comma-joined query and, for downloads, a file
+# name: none of these may be able to change where it points.
+_UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f-\x9f/\\,%]")
+_MAX_ID = 255
+_T = TypeVar("_T")
 
 
 class Client(WebhookMethods, ClientBase):
@@ -74,6 +80,8 @@ class Client(WebhookMethods, ClientBase):
         session: An aiohttp session to borrow; the client never closes it.
         environ: The environment to read (``os.environ`` if omitted).
         strict: Reject unknown fields in responses (for tests and fakes).
+        limits: Caps on response bodies, JSON nesting, pages followed and
+            downloaded files (:class:`Limits`).
 
     Raises:
         ConfigurationError: No API key, or an unusable *base_url*.
@@ -136,22 +144,33 @@ class Client(WebhookMethods, ClientBase):
         throttle has already been told), so a batch can requeue the job.
         """
         body = self._converter.unstructure(request)
-        data = await self._call(
+        route = "/v3/videos"
+        created: CreatedVideo = await self._call(
             "POST",
-            "/v3/videos",
+            route,
             json=body,
             idempotency_key=_check_key(idempotency_key),
             retry_on_rate_limit=retry_on_rate_limit,
+            parse=self._parser(route, CreatedVideo),
         )
-        return self._converter.decode(data, CreatedVideo, route="POST /v3/videos")
+        return created
 
     async def get_video(self, video_id: str) -> Video:
-        """One video with its (freshly presigned) URLs or failure details."""
+        """
+        One video with its (freshly presigned) URLs or failure details.
+
+        Raises:
+            ResponseValidationError: The answer is about another video.
+        """
         route = "/v3/videos/{video_id}"
-        body = await self._call(
-            "GET", route, path={"video_id": _check_id("video_id", video_id)}
+        video_id = _check_id("video_id", video_id)
+        video: Video = await self._call(
+            "GET",
+            route,
+            path={"video_id": video_id},
+            parse=self._parser(route, Video, expect_id=video_id),
         )
-        return self._converter.decode(body, Video, route=f"GET {route}")
+        return video
 
     async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
         """
@@ -163,10 +182,11 @@ class Client(WebhookMethods, ClientBase):
         route = "/v3/videos/statuses"
         items: list[StatusItem] = []
         for start in range(0, len(ids), MAX_STATUS_IDS):
-            params: dict[str, str | int] = {
-                "video_ids": ",".join(ids[start : start + MAX_STATUS_IDS])
-            }
-            async for item in self._pages(route, params, StatusItem):
+            chunk = ids[start : start + MAX_STATUS_IDS]
+            params: dict[str, str | int] = {"video_ids": ",".join(chunk)}
+            # Every page holds at least one of the ids asked for.
+            pages = self._pages(route, params, StatusItem, max_pages=len(chunk) + 1)
+            async for item in pages:
                 items.append(item)
         return items
 
@@ -230,10 +250,14 @@ class Client(WebhookMethods, ClientBase):
             return data
 
         route = "/v3/assets"
-        body = await self._call(
-            "POST", route, form=form, idempotency_key=uuid.uuid4().hex
+        asset: Asset = await self._call(
+            "POST",
+            route,
+            form=form,
+            idempotency_key=uuid.uuid4().hex,
+            parse=self._parser(route, Asset),
         )
-        return self._converter.decode(body, Asset, route=f"POST {route}")
+        return asset
 
     async def _upload_payload_id(self, payload: Payload) -> str:
         return (await self._upload(payload)).id
@@ -241,10 +265,14 @@ class Client(WebhookMethods, ClientBase):
     async def get_asset(self, asset_id: str) -> Asset:
         """An uploaded asset's details."""
         route = "/v3/assets/{asset_id}"
-        body = await self._call(
-            "GET", route, path={"asset_id": _check_id("asset_id", asset_id)}
+        asset_id = _check_id("asset_id", asset_id)
+        asset: Asset = await self._call(
+            "GET",
+            route,
+            path={"asset_id": asset_id},
+            parse=self._parser(route, Asset, expect_id=asset_id),
         )
-        return self._converter.decode(body, Asset, route=f"GET {route}")
+        return asset
 
     # -- voices -----------------------------------------------------------
 
@@ -276,10 +304,14 @@ class Client(WebhookMethods, ClientBase):
     async def get_voice(self, voice_id: str) -> Voice:
         """One voice's details."""
         route = "/v3/voices/{voice_id}"
-        body = await self._call(
-            "GET", route, path={"voice_id": _check_id("voice_id", voice_id)}
+        voice_id = _check_id("voice_id", voice_id)
+        voice: Voice = await self._call(
+            "GET",
+            route,
+            path={"voice_id": voice_id},
+            parse=self._parser(route, Voice, expect_id=voice_id),
         )
-        return self._converter.decode(body, Voice, route=f"GET {route}")
+        return voice
 
     # -- photo avatars ----------------------------------------------------
 
@@ -325,18 +357,26 @@ class Client(WebhookMethods, ClientBase):
             name=name, image_url=image_url, image_asset_id=image_asset_id
         )
         route = "/v3/avatars"
-        data = await self._call(
-            "POST", route, json=body, idempotency_key=uuid.uuid4().hex
+        avatar: PhotoAvatar = await self._call(
+            "POST",
+            route,
+            json=body,
+            idempotency_key=uuid.uuid4().hex,
+            parse=self._parser(route, PhotoAvatar),
         )
-        return self._converter.decode(data, PhotoAvatar, route=f"POST {route}")
+        return avatar
 
     async def get_avatar_look(self, look_id: str) -> AvatarLook:
         """One photo-avatar look, trained or still training."""
         route = "/v3/avatars/looks/{look_id}"
-        body = await self._call(
-            "GET", route, path={"look_id": _check_id("look_id", look_id)}
+        look_id = _check_id("look_id", look_id)
+        look: AvatarLook = await self._call(
+            "GET",
+            route,
+            path={"look_id": look_id},
+            parse=self._parser(route, AvatarLook, expect_id=look_id),
         )
-        return self._converter.decode(body, AvatarLook, route=f"GET {route}")
+        return look
 
     async def wait_for_avatar(
         self,
@@ -383,8 +423,10 @@ class Client(WebhookMethods, ClientBase):
     async def get_me(self) -> Account:
         """The account behind the API key; a cheap way to check the key."""
         route = "/v3/users/me"
-        body = await self._call("GET", route)
-        return self._converter.decode(body, Account, route=f"GET {route}")
+        account: Account = await self._call(
+            "GET", route, parse=self._parser(route, Account)
+        )
+        return account
 
     async def request(
         self,
@@ -519,11 +561,46 @@ class Client(WebhookMethods, ClientBase):
 
     # -- helpers ----------------------------------------------------------
 
+    def _parser(
+        self, route: str, cls: type[_T], *, expect_id: str | None = None
+    ) -> Callable[[Any], _T]:
+        """
+        Structure a single-resource body inside the HTTP retry loop.
+
+        There a keyed POST can replay an answer it could not read, and any
+        error names the request id. With *expect_id*, an answer about another
+        resource is refused: a server must not swap what we asked for.
+        """
+
+        def parse(body: Any) -> _T:
+            item = self._converter.decode(body, cls)
+            if expect_id is not None and getattr(item, "id", None) != expect_id:
+                msg = f"asked for {expect_id!r}, got {getattr(item, 'id', None)!r}"
+                raise ResponseValidationError(msg)
+            return item
+
+        return parse
+
     async def _pages(
-        self, route: str, params: dict[str, str | int], cls: type[Any]
+        self,
+        route: str,
+        params: dict[str, str | int],
+        cls: type[Any],
+        *,
+        max_pages: int | None = None,
     ) -> AsyncIterator[Any]:
+        """
+        Follow a listing's pages, refusing one that never ends.
+
+        Stops with :class:`ResponseValidationError` when ``next_token``
+        repeats or after *max_pages* (at most ``Limits.max_pages``) pages.
+        """
+        limit = self._limits.max_pages
+        if max_pages is not None:
+            limit = min(limit, max_pages)
         token: str | None = None
-        while True:
+        seen: set[str] = set()
+        for _ in range(limit):
             query = dict(params)
             if token is not None:
                 query["token"] = token
@@ -534,6 +611,12 @@ class Client(WebhookMethods, ClientBase):
                 yield item
             if token is None:
                 return
+            if token in seen:
+                msg = f"GET {route} returned a next_token it had returned before"
+                raise ResponseValidationError(msg, route=f"GET {route}")
+            seen.add(token)
+        msg = f"GET {route} still had more after {limit} pages"
+        raise ResponseValidationError(msg, route=f"GET {route}")
 
     async def download_video(
         self, video: Video | str, dest: str | os.PathLike[str]
@@ -551,6 +634,8 @@ class Client(WebhookMethods, ClientBase):
             ValueError: The video is not completed.
             PermissionDeniedError: The URL is still refused after refreshing.
         """
+        if isinstance(video, str):
+            _check_id("video_id", video)
         return await _download_video(self, video, Path(dest))
 
 
@@ -564,9 +649,16 @@ def _check_key(key: str) -> str:
     return key
 
 
-def _check_id(name: str, value: str) -> str:
-    if not value.strip():
+def _check_id(name: str, value: object) -> str:
+    """*value*, if it is one safe path segment; ``ValueError`` before any request."""
+    if not isinstance(value, str) or not value.strip():
         msg = f"{name} must be a non-empty string; got {value!r}"
+        raise ValueError(msg)
+    if len(value) > _MAX_ID or value in (".", "..") or _UNSAFE_ID.search(value):
+        msg = (
+            f"{name} must be one id of at most {_MAX_ID} characters without "
+            f"whitespace, control characters, '/', '\\', ',' or '%'; got {value!r}"
+        )
         raise ValueError(msg)
     return value
 

@@ -87,11 +87,29 @@ class WireConverter(cattrs.Converter):
         """
         Structure *obj* into *cl*, raising ResponseValidationError on failure.
 
-        The error names *route* (the request that answered, if given), the
-        fields that did not fit, and the response's request id.
+        With *route* (the request that answered), *obj* is the ``data``
+        member of its body, and the error names the route, the fields that
+        did not fit (``$.data.status``) and the response's request id.
         """
-        # With a route, *obj* is the ``data`` member of HeyGen's envelope.
         path = "$" if route is None else "$.data"
+        return self._structure_at(obj, cl, path=path, route=route)
+
+    def decode(self, body: Any, cl: type[T], *, route: str | None = None) -> T:
+        """
+        The ``data`` member of a response *body*, structured into *cl*.
+
+        HeyGen always wraps a resource in ``{"data": ...}``; a body without
+        it is a :class:`~heygen_async.ResponseValidationError` like any
+        other shape the SDK cannot read. Field paths start at ``$.data``;
+        without *route* the HTTP layer adds the route and request id.
+        """
+        if not isinstance(body, Mapping) or "data" not in body:
+            raise _invalid("returned no 'data' envelope", route, ["$.data"])
+        return self._structure_at(body["data"], cl, path="$.data", route=route)
+
+    def _structure_at(
+        self, obj: Any, cl: type[T], *, path: str, route: str | None
+    ) -> T:
         name = getattr(cl, "__name__", str(cl))
         if attrs.has(cl) and not isinstance(obj, Mapping):
             msg = f"expected a JSON object for {name}, got {type(obj).__name__}"
@@ -105,25 +123,14 @@ class WireConverter(cattrs.Converter):
             msg = f"unexpected {name} in response: {details}"
             raise _invalid(msg, route, error_fields(exc, cl=cl, path=path)) from exc
 
-    def decode(self, body: Any, cl: type[T], *, route: str) -> T:
-        """
-        The ``data`` member of a response *body*, structured into *cl*.
-
-        HeyGen always wraps a resource in ``{"data": ...}``; a body without
-        it is a :class:`~heygen_async.ResponseValidationError` like any
-        other shape the SDK cannot read.
-        """
-        if not isinstance(body, Mapping) or "data" not in body:
-            raise _invalid("returned no 'data' envelope", route, ["$.data"])
-        return self.structure(body["data"], cl, route=route)
-
 
 def _invalid(
     message: str, route: str | None, fields: Sequence[str]
 ) -> ResponseValidationError:
+    if route is None:
+        return ResponseValidationError(message, fields=fields)
     request_id = last_request_id()
-    if route is not None:
-        message = f"{route}: {message}"
+    message = f"{route}: {message}"
     if request_id is not None:
         message += f" (request_id={request_id})"
     return ResponseValidationError(

@@ -23,7 +23,13 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
-from .webhooks import GenericEvent, VideoFailed, VideoSucceeded, WebhookEvent
+from .webhooks import (
+    BatchFinished,
+    GenericEvent,
+    VideoFailed,
+    VideoSucceeded,
+    WebhookEvent,
+)
 
 
 __all__ = ["WebhookMethods"]
@@ -189,7 +195,8 @@ class WebhookMethods(ClientBase):
         - Anything else about a video (an unverified ``callback_url``
           delivery, a success without URL, the GIF and caption events, an
           unmodelled event with a ``video_id``) only polls it now: a hint,
-          never proof.
+          never proof. A ``batch.finished`` event polls every video it
+          lists.
 
         Repeated deliveries are harmless. Call it from the event loop the
         client runs on.
@@ -203,8 +210,9 @@ class WebhookMethods(ClientBase):
         settled = _settled_video(event)
         if settled is not None:
             return scheduler.resolve(settled)
-        video_id = _video_id(event)
-        return video_id is not None and scheduler.poke(video_id)
+        # Poke every video (no short-circuit): each one may be waited on.
+        poked = [scheduler.poke(video_id) for video_id in _video_ids(event)]
+        return any(poked)
 
 
 def _settled_video(event: WebhookEvent) -> Video | None:
@@ -235,11 +243,14 @@ def _settled_video(event: WebhookEvent) -> Video | None:
     return None
 
 
-def _video_id(event: WebhookEvent) -> str | None:
+def _video_ids(event: WebhookEvent) -> tuple[str, ...]:
+    """The videos an event may be news about."""
+    if isinstance(event, BatchFinished):
+        return event.video_ids
     if isinstance(event, GenericEvent):
         value = event.data.get("video_id")
-        return value if isinstance(value, str) and value else None
-    return event.video_id
+        return (value,) if isinstance(value, str) and value else ()
+    return (event.video_id,)
 
 
 def _check_url(url: str) -> str:

@@ -62,7 +62,23 @@ __all__ = [
 
 
 class HeyGenError(Exception):
-    """Root of every exception this SDK raises."""
+    """
+    Root of every exception this SDK raises.
+
+    Attributes:
+        outcome_unknown: ``True`` when the request that failed may still have
+            taken effect on the server, so a create may have made (and
+            billed) a job: never record it as failed, ask again with the same
+            ``Idempotency-Key`` instead. Set on errors of requests with side
+            effects (POST, PATCH, PUT, DELETE) when no definite answer came:
+            a transport error once the request may have been sent, a
+            timeout, a 5xx, a malformed 2xx, a 409, or a 429 after an earlier
+            try that may have been applied. ``False`` for a definite
+            rejection (any other 4xx), for reads, and for errors raised
+            before anything was sent.
+    """
+
+    outcome_unknown: bool = False
 
 
 class ConfigurationError(HeyGenError, ValueError):
@@ -83,9 +99,11 @@ class InvalidSignatureError(HeyGenError, ValueError):
     or future-dated). Answer such a delivery with a 4xx.
 
     Attributes:
-        reason: ``"missing_signature"``, ``"missing_timestamp"``,
-            ``"malformed_timestamp"``, ``"stale"``, ``"future"`` or
-            ``"mismatch"`` (no secret produces the signature).
+        reason: ``"missing_signature"``, ``"wrong_scheme"``, ``"missing_id"``,
+            ``"missing_timestamp"``, ``"malformed_timestamp"``, ``"stale"``,
+            ``"future"``, ``"mismatch"`` (no secret produces the signature)
+            or ``"unsigned_event_id"`` (a body-only signature over a body
+            without its event id).
     """
 
     def __init__(self, message: str, reason: str = "mismatch") -> None:
@@ -227,16 +245,23 @@ class ResponseValidationError(HeyGenError, ValueError):
     """
     A successful response body did not have the shape the SDK expects.
 
+    That includes bodies that are not JSON, too large, nested too deeply, or
+    about another resource than the one asked for. A keyed POST retries such
+    an answer (the key makes the retry a replay) before raising it, with
+    ``outcome_unknown`` set: the server said yes, we could not read how.
+
     Attributes:
-        route: The request that answered, e.g. ``GET /v3/videos/{video_id}``,
-            when known.
+        route: The request, e.g. ``"GET /v3/videos/{video_id}"``, if known.
         fields: Paths of the fields that did not decode, e.g.
-            ``$.data.status``; empty when unknown.
-        request_id: The response's ``X-Request-Id``; quote it to support.
+            ``("$.data.status",)``; empty when unknown or not about a field.
+        status: The HTTP status of the answer, if known.
+        request_id: The ``X-Request-Id`` response header, if any; quote it
+            to support.
     """
 
     route: str | None = None
     fields: tuple[str, ...] = ()
+    status: int | None = None
     request_id: str | None = None
 
     def __init__(
@@ -245,6 +270,7 @@ class ResponseValidationError(HeyGenError, ValueError):
         *,
         route: str | None = None,
         fields: Sequence[str] = (),
+        status: int | None = None,
         request_id: str | None = None,
     ) -> None:
         super().__init__(message)
@@ -253,6 +279,8 @@ class ResponseValidationError(HeyGenError, ValueError):
             self.route = route
         if fields:
             self.fields = tuple(fields)
+        if status is not None:
+            self.status = status
         if request_id is not None:
             self.request_id = request_id
 

@@ -121,10 +121,11 @@ async def test_blank_ids_are_refused(
     assert fake.stats.total_requests == 0
 
 
-async def test_ids_are_path_quoted(client: hg.Client) -> None:
-    """An id with a slash stays one path segment (and is simply not found)."""
-    with pytest.raises(hg.NotFoundError):
+async def test_ids_with_a_slash_are_refused(client: hg.Client) -> None:
+    """An id with a slash could point elsewhere: refused before any request."""
+    with pytest.raises(ValueError, match="video_id must be one id"):
         await client.get_video("v/../../users/me")
+    assert client.request_counts() == {}
 
 
 async def test_get_statuses_chunks_by_100_in_order(

@@ -71,9 +71,15 @@ async def webhook(client: hg.Client, body: bytes, headers: dict[str, str]) -> bo
     endpoint = await client.create_webhook_endpoint("https://example.com/hook")
     secret = endpoint.secret or ""
     try:
-        event = webhooks.verify(body, headers, [secret, "whsec_old"])
+        event = webhooks.verify(body, headers, [secret, "whsec_old"], scheme=None)
     except hg.InvalidSignatureError:
         return False
+    scheme: webhooks.EventScheme = event.scheme
+    match event:
+        case webhooks.BatchFinished(batch_id=batch_id, video_ids=video_ids):
+            _ = (batch_id, video_ids, scheme)
+        case _:
+            pass
     return client.feed_webhook(event)
 
 
