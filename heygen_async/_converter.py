@@ -451,7 +451,9 @@ def error_fields(
     *path* says where the value of class *cl* sat in the body (``$.data[]``
     for a list's rows), so a drift report names the field as HeyGen spells it.
     """
-    cause = error.__cause__ if isinstance(error, ResponseValidationError) else error
+    cause: BaseException | None = error
+    while isinstance(cause, ResponseValidationError):  # to what cattrs raised
+        cause = cause.__cause__
     if cause is None:
         return [path]
     messages = cattrs.transform_error(
