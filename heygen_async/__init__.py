@@ -71,6 +71,7 @@ from .exceptions import (
     ResponseValidationError,
     ServerError,
     TransportError,
+    UndecodableRowsError,
     VideoFailedError,
     WaitTimeoutError,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "TimedOut",
     "Timeouts",
     "TransportError",
+    "UndecodableRowsError",
     "UsageBased",
     "Video",
     "VideoFailedError",

@@ -11,6 +11,8 @@ Commands:
 - ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
   foreground; its first line on stdout is the URL, so scripts and tests can
   start it with ``--port 0``. ``--base-url`` points any command at it.
+  ``--fault`` and ``--create-delay`` make it misbehave on purpose, to rehearse
+  outages, truncated answers and crashes from the shell.
 
 Configuration comes from flags, then ``HEYGEN_API_KEY`` / ``HEYGEN_API_BASE``.
 Data goes to stdout, progress and messages to stderr.
@@ -47,7 +49,8 @@ from heygen_async._cli_common import (
     positive_int,
 )
 from heygen_async._models import ASPECT_RATIOS, RESOLUTIONS
-from heygen_async.testing import FakeHeyGen
+from heygen_async.testing import FakeHeyGen, Fault
+from heygen_async.testing._faults import FAULT_KINDS, FAULT_SPEC
 
 
 Command = Callable[[argparse.Namespace, Mapping[str, str]], int]
@@ -82,12 +85,53 @@ def _limit(text: str) -> int | None:
         raise argparse.ArgumentTypeError(msg) from None
 
 
+def _fault(text: str) -> Fault:
+    try:
+        return Fault.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _create_delay(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        msg = f"expected SECONDS >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
+_FAULT_EPILOG = f"""\
+faults (--fault {FAULT_SPEC}, repeatable):
+  KIND         {", ".join(FAULT_KINDS)}
+  ROUTE        '*' (every /v3 route), POST:/v3/videos, or quoted "POST /v3/videos";
+               GET:/v3/videos/statuses, GET:/v3/videos/{{video_id}}, POST:/v3/assets ...
+  PROBABILITY  chance of striking each matching request (seeded by --seed)
+  PHASE        before (default: the request is never handled) or after (it is
+               handled, e.g. the video is created, then the answer is replaced)
+  OPTIONS      nth=3,4,5 (strike those matching requests; PROBABILITY may be 0),
+               status=502, code=..., delay=SECONDS (slow), retry_after=SECONDS
+  The first armed fault that strikes a request wins.
+
+examples:
+  heygen-async fake-server --port 0 --fault error:POST:/v3/videos:0.1:status=500
+  heygen-async fake-server --fault html:*:0.05:status=502 \\
+      --fault malformed:POST:/v3/videos:0.05:after \\
+      --fault rate_limit:POST:/v3/videos:0:nth=5,6,7:retry_after=0.5 \\
+      --fault "drop:GET /v3/videos/statuses:0.1" --create-delay 2
+"""
+
+
 def _add_fake_server(commands: _Commands) -> None:
     parser = commands.add_parser(
         "fake-server",
         help="run a local fake HeyGen v3 API server",
         description="Serve a fake HeyGen v3 API until Ctrl-C or SIGTERM. "
         "The first line on stdout says where it listens.",
+        epilog=_FAULT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
@@ -154,6 +198,24 @@ def _add_fake_server(commands: _Commands) -> None:
         help="status reported while rendering",
     )
     add("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    add(
+        "--fault",
+        dest="faults",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, KIND:ROUTE:PROBABILITY[:PHASE][:OPTION=VALUE...] "
+        "(repeatable; see below)",
+    )
+    add(
+        "--create-delay",
+        type=_create_delay,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer POST /v3/videos SECONDS after the video is created (and "
+        "paid for); a retry meanwhile gets 409 request_in_progress (default: 0)",
+    )
     parser.set_defaults(command=_fake_server)
 
 
@@ -346,6 +408,22 @@ async def _serve(fake: FakeHeyGen) -> None:
             loop.remove_signal_handler(signum)
 
 
+def _fake_server_faults(args: argparse.Namespace) -> list[Fault]:
+    """The --fault flags, then --create-delay as a create that answers late."""
+    faults: list[Fault] = list(args.faults)
+    if args.create_delay > 0:
+        faults.append(
+            Fault(
+                kind="slow",
+                route="POST /v3/videos",
+                probability=1.0,
+                phase="after",
+                delay=args.create_delay,
+            )
+        )
+    return faults
+
+
 def _fake_server(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
     try:
         fake = FakeHeyGen(
@@ -364,6 +442,7 @@ def _fake_server(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
             bulk_statuses=args.bulk_statuses,
             in_progress_status=args.in_progress_status,
             seed=args.seed,
+            faults=_fake_server_faults(args),
         )
     except ValueError as exc:
         print(f"heygen-async fake-server: {exc}", file=sys.stderr)

@@ -24,9 +24,9 @@ import attrs
 from ._base import ClientBase
 from ._batch import Batch
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
-from ._converter import photo_avatar_body
+from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
-from ._http import page_of
+from ._http import last_request_id, page_of
 from ._models import (
     Account,
     Asset,
@@ -46,6 +46,7 @@ from .exceptions import (
     AvatarConsentRequiredError,
     AvatarFailedError,
     ResponseValidationError,
+    UndecodableRowsError,
     WaitTimeoutError,
 )
 
@@ -58,6 +59,8 @@ _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.-]{1,255}")
 _UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f-\x9f/\\,%]")
 _MAX_ID = 255
 _T = TypeVar("_T")
+_STATUSES = "/v3/videos/statuses"
+_NOT_A_ROW = object()
 
 
 class Client(WebhookMethods, ClientBase):
@@ -174,21 +177,50 @@ class Client(WebhookMethods, ClientBase):
 
     async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
         """
-        Where each video is, from the bulk endpoint, in the order asked.
+        Where each video is, from the bulk endpoint.
 
-        Any number of ids; they are sent 100 per request.
+        Any number of ids; they are sent 100 per request. Rows are read one
+        by one, so one odd row cannot hide the others. Rows without a
+        ``video_id`` (batch items not created yet) and rows about ids not
+        asked for are skipped.
+
+        Raises:
+            UndecodableRowsError: Some rows, or a whole response, did not
+                decode; ``.items`` still holds every row that did, and
+                ``.video_ids`` the videos to ask :meth:`get_video` about.
         """
         ids = [_check_id("video_id", video_id) for video_id in video_ids]
-        route = "/v3/videos/statuses"
-        items: list[StatusItem] = []
+        rows = _StatusRows(self._converter)
         for start in range(0, len(ids), MAX_STATUS_IDS):
-            chunk = ids[start : start + MAX_STATUS_IDS]
-            params: dict[str, str | int] = {"video_ids": ",".join(chunk)}
-            # Every page holds at least one of the ids asked for.
-            pages = self._pages(route, params, StatusItem, max_pages=len(chunk) + 1)
-            async for item in pages:
-                items.append(item)
-        return items
+            await self._read_statuses(ids[start : start + MAX_STATUS_IDS], rows)
+        return rows.result()
+
+    async def _read_statuses(self, ids: list[str], rows: _StatusRows) -> None:
+        """Read every page about up to 100 *ids* into *rows*."""
+        asked = set(ids)
+        params: dict[str, str | int] = {"video_ids": ",".join(ids)}
+        tokens: set[str] = set()
+        field = "$.next_token"  # endless pages: give up on the rest
+        for _ in range(len(ids) + 1):
+            body: Any = None
+            try:
+                body = await self._call("GET", _STATUSES, params=params)
+                page, token = page_of(body, f"GET {_STATUSES}")
+            except ResponseValidationError:
+                # Not JSON, not an object, or no list of rows: nothing to read.
+                field = "$.data" if isinstance(body, dict) else "$"
+                break
+            request_id = last_request_id()
+            for row in page:
+                rows.add(row, asked, request_id)
+            if token is None or asked <= rows.answered:
+                return
+            if token in tokens:
+                break  # a loop: the rest will never come
+            tokens.add(token)
+            params = {**params, "token": token}
+        unread = [i for i in ids if i not in rows.answered]
+        rows.problem([field], last_request_id(), unread)
 
     async def delete_video(self, video_id: str) -> None:
         """Delete a video (``DELETE /v3/videos/{video_id}``)."""
@@ -637,6 +669,60 @@ class Client(WebhookMethods, ClientBase):
         if isinstance(video, str):
             _check_id("video_id", video)
         return await _download_video(self, video, Path(dest))
+
+
+class _StatusRows:
+    """What the bulk status pages said, read row by row. Strictly private."""
+
+    def __init__(self, converter: WireConverter) -> None:
+        self._converter = converter
+        self.items: list[StatusItem] = []
+        self.answered: set[str] = set()
+        self.bad_ids: list[str] = []
+        self.fields: list[str] = []
+        self.request_id: str | None = None
+
+    def add(self, row: Any, asked: set[str], request_id: str | None) -> None:
+        """Decode one row; a row we cannot read becomes a problem, not a crash."""
+        video_id = row.get("video_id") if isinstance(row, dict) else _NOT_A_ROW
+        if video_id is None:
+            return  # a batch item whose video does not exist yet
+        if not isinstance(video_id, str):
+            field = "$.data[]" if video_id is _NOT_A_ROW else "$.data[].video_id"
+            self.problem([field], request_id, [])
+            return
+        if video_id not in asked or video_id in self.answered:
+            return  # not ours, or a repeat
+        self.answered.add(video_id)
+        try:
+            item = self._converter.structure(row, StatusItem)
+        except ResponseValidationError as exc:
+            fields = error_fields(exc, cl=StatusItem, path="$.data[]")
+            self.problem(fields, request_id, [video_id])
+        else:
+            self.items.append(item)
+
+    def problem(
+        self, fields: list[str], request_id: str | None, video_ids: list[str]
+    ) -> None:
+        """Note fields that did not decode and the videos left unread."""
+        if not self.fields:
+            self.request_id = request_id
+        self.fields.extend(f for f in fields if f not in self.fields)
+        self.bad_ids.extend(video_ids)
+        self.answered.update(video_ids)
+
+    def result(self) -> list[StatusItem]:
+        """The decoded rows, or an error carrying them when some were not."""
+        if not self.fields:
+            return self.items
+        raise UndecodableRowsError(
+            route=f"GET {_STATUSES}",
+            fields=self.fields,
+            request_id=self.request_id,
+            items=self.items,
+            video_ids=self.bad_ids,
+        )
 
 
 def _check_key(key: str) -> str:

@@ -245,7 +245,6 @@ class HTTP:
         """
         method = method.upper()
         name = f"{method} {route}"
-        _request_id.set(None)
         send = functools.partial(
             self._attempt,
             method,
@@ -260,6 +259,7 @@ class HTTP:
         )
         keyed = idempotency_key is not None
         tries = _Tries(self._retry, effects=method not in _SAFE_METHODS)
+        _request_id.set(None)
         while True:
             try:
                 result = await send(tries)

@@ -18,6 +18,7 @@ of them. Builtins are mixed in where a caller's existing handler should match::
     ├── TransportError(ConnectionError)   no usable response arrived
     │   └── RequestTimeoutError(TimeoutError)
     ├── ResponseValidationError(ValueError)   a 2xx body did not fit the model
+    │   └── UndecodableRowsError          some bulk status rows did not (.items did)
     ├── ConfigurationError(ValueError)    the client cannot be built as asked
     ├── InvalidSignatureError(ValueError) a webhook delivery failed verification
     ├── VideoFailedError                  a render reached ``failed``
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING
 
 
 if TYPE_CHECKING:
-    from ._models import AvatarLook, Video, VideoStatus
+    from ._models import AvatarLook, StatusItem, Video, VideoStatus
 
 __all__ = [
     "APIError",
@@ -56,6 +57,7 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "TransportError",
+    "UndecodableRowsError",
     "VideoFailedError",
     "WaitTimeoutError",
 ]
@@ -296,6 +298,61 @@ def _rebuild_validation(
     error = cls.__new__(cls)
     error.args = args
     error.__dict__.update(state)
+    return error
+
+
+class UndecodableRowsError(ResponseValidationError):
+    """
+    Some rows of a bulk status response did not decode; the others did.
+
+    One bad row must not hide where every other video is: *items* holds each
+    row that decoded, *video_ids* the videos to ask about one by one.
+
+    Attributes:
+        route: The request that answered, ``GET /v3/videos/statuses``.
+        fields: Paths of the fields that did not decode, e.g.
+            ``$.data[].status`` (``$`` for a body that is not JSON at all).
+        request_id: The ``X-Request-Id`` of the first response with a bad
+            row; quote it to support.
+        items: Every row that decoded.
+        video_ids: Ids asked about whose rows (or whole response) did not
+            decode.
+    """
+
+    def __init__(
+        self,
+        *,
+        route: str,
+        fields: Sequence[str],
+        request_id: str | None,
+        items: list[StatusItem],
+        video_ids: Sequence[str],
+    ) -> None:
+        fields, video_ids = tuple(fields), tuple(video_ids)
+        text = (
+            f"{route} returned data the SDK cannot decode at "
+            f"{', '.join(fields) or '$'} (request_id={request_id})"
+        )
+        if video_ids:
+            text += f"; unread video_ids: {', '.join(video_ids[:5])}"
+        if len(video_ids) > 5:
+            text += f", ... ({len(video_ids)} in all)"
+        super().__init__(text, route=route, request_id=request_id)
+        self.fields = fields
+        self.items = items
+        self.video_ids = video_ids
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only __init__ would break pickling across processes.
+        return (_rebuild_rows, (self.__dict__.copy(), self.args))
+
+
+def _rebuild_rows(
+    state: dict[str, object], args: tuple[object, ...]
+) -> UndecodableRowsError:
+    error = UndecodableRowsError.__new__(UndecodableRowsError)
+    error.__dict__.update(state)
+    error.args = args
     return error
 
 
