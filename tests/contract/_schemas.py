@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from heygen_async.testing._contract import operations
 
 
-__all__ = ["enum_sites", "instance", "response_schema", "strategy"]
+__all__ = ["enum_sites", "instance", "pin_ids", "response_schema", "strategy"]
 
 _ID = st.text(string.ascii_letters + string.digits + "_-", min_size=1, max_size=12)
 _KEY = st.text(string.ascii_lowercase + "_", min_size=1, max_size=8)
@@ -144,3 +144,30 @@ def response_schema(name: str) -> dict[str, Any]:
     schema = operations()[name].schema("response")
     assert schema is not None
     return {**schema, "required": ["data"]}
+
+
+ID_PATTERN = "^[A-Za-z0-9_-]{1,12}$"
+
+
+def pin_ids(schema: Any, ids: frozenset[str], path: str = "$") -> Any:
+    """
+    *schema* with a safe-id ``pattern`` on every path in *ids*.
+
+    The SDK refuses (before any request) an id that is not one path segment;
+    ids it sends back in a URL are drawn from that set, as HeyGen's are.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    if path in ids:
+        out["pattern"] = ID_PATTERN
+    if "anyOf" in out:
+        out["anyOf"] = [pin_ids(b, ids, path) for b in out["anyOf"]]
+    if "properties" in out:
+        out["properties"] = {
+            name: pin_ids(sub, ids, f"{path}.{name}")
+            for name, sub in out["properties"].items()
+        }
+    if "items" in out:
+        out["items"] = pin_ids(out["items"], ids, path + "[]")
+    return out

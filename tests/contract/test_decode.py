@@ -8,11 +8,10 @@ answers with them over a real socket, and a default (lenient, production)
 checked against the schema with ``jsonschema``, so the generator cannot
 wander outside the contract.
 
-The generator (``_schemas``) is our own small JSON Schema walker, not
-``hypothesis-jsonschema``: that library's object strategy relies on a
-Hypothesis internal that no longer exists, and walking the schema ourselves
-lets us bias the draw. Nullable fields are null half the time, optional
-fields are left out half the time, and objects grow unknown extra keys
+Two generators draw the bodies: ``hypothesis-jsonschema``'s ``from_schema``
+(the reference implementation of "any instance of this schema"), and our own
+small walker (``_schemas``), which biases the draw: nullable fields are
+null half the time, optional fields are left out half the time, and objects grow unknown extra keys
 (allowed: no schema here forbids them). A deterministic pass then serves
 one body per value of every enum and one with every nullable field null, so
 coverage does not depend on luck.
@@ -40,10 +39,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
+from hypothesis_jsonschema import from_schema
 
 import heygen_async as hg
 from heygen_async.testing._contract import SchemaChecker, operations
-from tests.contract._schemas import enum_sites, instance, response_schema, strategy
+from tests.contract._schemas import (
+    enum_sites,
+    instance,
+    pin_ids,
+    response_schema,
+    strategy,
+)
 from tests.helpers import FAST_RETRY, loopback_server, png
 
 
@@ -249,6 +255,29 @@ def test_every_schema_valid_response_decodes(name: str) -> None:
         check()
     assert seen["null"] > 0
     assert seen["extra"] > 0
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_hypothesis_jsonschema_bodies_decode(name: str) -> None:
+    """Bodies from ``hypothesis-jsonschema``, valid under the schema, decode."""
+    call, ids = CALLS[name]
+    operation = operations()[name]
+
+    with serving() as serve:
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(from_schema(pin_ids(response_schema(name), ids)))
+        def check(body: Any) -> None:
+            assert CHECKER.problems(operation, "response", body) == []
+            serve(body, call)
+
+        check()
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
