@@ -11,10 +11,10 @@ wander outside the contract.
 Two generators draw the bodies: ``hypothesis-jsonschema``'s ``from_schema``
 (the reference implementation of "any instance of this schema"), and our own
 small walker (``_schemas``), which biases the draw: nullable fields are
-null half the time, optional fields are left out half the time, and objects grow unknown extra keys
-(allowed: no schema here forbids them). A deterministic pass then serves
-one body per value of every enum and one with every nullable field null, so
-coverage does not depend on luck.
+null half the time, optional fields are left out half the time, and
+objects grow unknown extra keys (allowed: no schema here forbids them).
+A deterministic pass then serves one body per value of every enum and one
+with every nullable field null, so coverage does not depend on luck.
 
 Decisions:
 
