@@ -26,7 +26,7 @@ from ._batch import Batch
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
-from ._http import data_of, last_request_id, page_of
+from ._http import last_request_id, page_of
 from ._models import (
     Account,
     Asset,
@@ -43,6 +43,7 @@ from ._store import JobStore
 from ._uploads import Payload, load
 from ._webhook_endpoints import WebhookMethods
 from .exceptions import (
+    AvatarConsentRequiredError,
     AvatarFailedError,
     ResponseValidationError,
     UndecodableRowsError,
@@ -360,6 +361,11 @@ class Client(WebhookMethods, ClientBase):
         Pass exactly one of *image_url*, *image_asset_id* or *image_path*
         (uploaded first). Training is asynchronous: see
         :meth:`wait_for_avatar`. The look's id is a video ``avatar_id``.
+
+        HeyGen may answer with ``avatar_group`` or ``avatar_item`` set to
+        ``null``; the avatar was still created, so this returns what came
+        (``.group`` or ``.look`` is ``None``) instead of raising and losing
+        the ids that did arrive.
         """
         sources = {
             "image_url": image_url,
@@ -417,7 +423,10 @@ class Client(WebhookMethods, ClientBase):
         Polls at once, then with *poll*'s cadence (the client's by default).
 
         Raises:
-            AvatarFailedError: Training failed.
+            AvatarFailedError: Training failed; ``.look.error`` says why.
+            AvatarConsentRequiredError: The look waits for consent
+                (``POST /v3/avatars/{group_id}/consent``); give it, then
+                wait again.
             WaitTimeoutError: *deadline* seconds passed first; the look may
                 still finish, so wait again.
         """
@@ -430,6 +439,8 @@ class Client(WebhookMethods, ClientBase):
                 return look
             if look.is_failed:
                 raise AvatarFailedError(look)
+            if look.needs_consent:
+                raise AvatarConsentRequiredError(look)
             wait = interval * random.uniform(1 - policy.jitter, 1 + policy.jitter)
             interval = min(interval * policy.multiplier, policy.interval_max)
             if deadline is not None:
@@ -444,8 +455,10 @@ class Client(WebhookMethods, ClientBase):
     async def get_me(self) -> Account:
         """The account behind the API key; a cheap way to check the key."""
         route = "/v3/users/me"
-        body = await self._call("GET", route)
-        return self._converter.structure(data_of(body, route), Account)
+        account: Account = await self._call(
+            "GET", route, parse=self._parser(route, Account)
+        )
+        return account
 
     async def request(
         self,
@@ -592,7 +605,7 @@ class Client(WebhookMethods, ClientBase):
         """
 
         def parse(body: Any) -> _T:
-            item = self._converter.structure(data_of(body, route), cls)
+            item = self._converter.decode(body, cls)
             if expect_id is not None and getattr(item, "id", None) != expect_id:
                 msg = f"asked for {expect_id!r}, got {getattr(item, 'id', None)!r}"
                 raise ResponseValidationError(msg)
@@ -625,7 +638,8 @@ class Client(WebhookMethods, ClientBase):
                 query["token"] = token
             body = await self._call("GET", route, params=query)
             items, token = page_of(body, route)
-            for item in self._converter.structure(items, list[cls]):  # type: ignore[valid-type]
+            rows = self._converter.structure(items, list[cls], route=f"GET {route}")  # type: ignore[valid-type]
+            for item in rows:
                 yield item
             if token is None:
                 return

@@ -626,7 +626,11 @@ def _located(
     if response.request_id:
         msg += f" (request_id={response.request_id})"
     return ResponseValidationError(
-        msg, route=name, status=response.status, request_id=response.request_id
+        msg,
+        route=name,
+        fields=error.fields,
+        status=response.status,
+        request_id=response.request_id,
     )
 
 

@@ -464,12 +464,29 @@ class Video:
 
 
 @attrs.frozen(kw_only=True)
-class StatusItem:
-    """One row of the bulk status endpoint: no URLs, just where a job is."""
+class StatusError:
+    """
+    Why a video in a bulk status row failed.
 
-    id: str
+    HeyGen's schema leaves this object open; either part may be missing.
+    """
+
+    code: str | None = None
+    message: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StatusItem:
+    """
+    One row of the bulk status endpoint: no URLs, just where a job is.
+
+    *id* is ``None`` for a batch item whose video does not exist yet; such
+    a row says nothing about any video you wait for.
+    """
+
     status: VideoStatus
-    error: str | None = None
+    id: str | None = None
+    error: StatusError | None = None
     batch_id: str | None = None
     item_index: int | None = None
 
@@ -514,8 +531,21 @@ class Voice:
 
 
 @attrs.frozen(kw_only=True)
+class AvatarError:
+    """Why a photo avatar (group or look) failed training."""
+
+    code: str | None = None
+    message: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class AvatarGroup:
-    """The group a photo-avatar look belongs to."""
+    """
+    The group a photo-avatar look belongs to.
+
+    *status* is ``processing``, ``pending_consent``, ``failed`` or
+    ``completed`` (``None`` for avatars that are not private).
+    """
 
     id: str
     name: str | None = None
@@ -523,6 +553,11 @@ class AvatarGroup:
     consent_status: str | None = None
     default_voice_id: str | None = None
     preview_image_url: str | None = None
+    preview_video_url: str | None = None
+    gender: str | None = None
+    created_at: datetime | None = None
+    looks_count: int | None = None
+    error: AvatarError | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -530,7 +565,11 @@ class AvatarLook:
     """
     A trained (or training) photo-avatar look; its id is a video ``avatar_id``.
 
-    Training is done when the preview image and its size are known.
+    *status* is ``processing``, ``pending_consent`` (its group needs
+    consent: ``POST /v3/avatars/{group_id}/consent``), ``failed`` (see
+    *error*) or ``completed``. HeyGen sends no status for looks that are not
+    private; those count as ready once their preview image and its size
+    are known.
     """
 
     id: str
@@ -542,44 +581,117 @@ class AvatarLook:
     image_width: int | None = None
     image_height: int | None = None
     preview_image_url: str | None = None
+    preview_video_url: str | None = None
     default_voice_id: str | None = None
+    gender: str | None = None
+    preferred_orientation: str | None = None
+    tags: tuple[str, ...] = ()
+    error: AvatarError | None = None
 
     @property
     def is_ready(self) -> bool:
         """Whether the look can be used in a video."""
-        return bool(
-            self.status != "failed"
-            and self.preview_image_url
-            and self.image_width
-            and self.image_height
-        )
+        if self.status is None:
+            # No training status: the prose rule, a preview and its size.
+            return bool(
+                self.preview_image_url and self.image_width and self.image_height
+            )
+        return self.status == "completed"
 
     @property
     def is_failed(self) -> bool:
         """Whether training failed."""
         return self.status == "failed"
 
+    @property
+    def needs_consent(self) -> bool:
+        """Whether training waits for the person's consent."""
+        return self.status == "pending_consent"
+
 
 @attrs.frozen(kw_only=True)
 class PhotoAvatar:
-    """A photo avatar just created: its group and its first look."""
+    """
+    A photo avatar just created: its group and its first look.
 
-    group: AvatarGroup
-    look: AvatarLook
+    HeyGen may leave either out (``null``): the avatar exists all the same.
+    Without a *look*, find it later with
+    ``client.request("GET", "/v3/avatars/looks?group_id=...")``.
+    """
+
+    group: AvatarGroup | None = None
+    look: AvatarLook | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AutoReload:
+    """A wallet's automatic top-up, in USD."""
+
+    enabled: bool
+    amount_usd: float | None = None
+    threshold_usd: float | None = None
 
 
 @attrs.frozen(kw_only=True)
 class Wallet:
-    """An API wallet balance."""
+    """
+    A prepaid API wallet.
+
+    *currency* is ``"usd"``, or ``"credits"`` for Enterprise; other values
+    are passed through as they come.
+    """
 
     currency: str | None = None
     remaining_balance: float | None = None
-    auto_reload: bool | None = None
+    auto_reload: AutoReload | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CreditPool:
+    """One pool of subscription credits and when it refills."""
+
+    remaining: int | None = None
+    resets_at: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionCredits:
+    """A subscription's credit pools."""
+
+    premium_credits: CreditPool | None = None
+    add_on_credits: CreditPool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Subscription:
+    """
+    Billing for subscription accounts (OAuth apps).
+
+    *plan* is e.g. ``"pro"`` or ``"enterprise"``; new plans pass through.
+    """
+
+    plan: str | None = None
+    credits: SubscriptionCredits | None = None
+
+
+@attrs.frozen(kw_only=True)
+class UsageBased:
+    """Metered billing with an optional spending cap."""
+
+    included_credits: float | None = None
+    remaining_credits: float | None = None
+    spending_cap_usd: float | None = None
+    spending_current_usd: float | None = None
 
 
 @attrs.frozen(kw_only=True)
 class Account:
-    """The account the API key belongs to (``GET /v3/users/me``)."""
+    """
+    The account the API key belongs to (``GET /v3/users/me``).
+
+    *billing_type* (``wallet``, ``subscription`` or ``usage_based``) says
+    which one of *wallet*, *subscription* and *usage_based* is set.
+    """
 
     username: str | None = None
     email: str | None = None
@@ -587,8 +699,8 @@ class Account:
     last_name: str | None = None
     billing_type: str | None = None
     wallet: Wallet | None = None
-    subscription: dict[str, Any] | None = None
-    usage_based: dict[str, Any] | None = None
+    subscription: Subscription | None = None
+    usage_based: UsageBased | None = None
 
 
 @attrs.frozen(kw_only=True)

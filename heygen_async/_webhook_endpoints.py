@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._base import ClientBase
 from ._converter import webhook_endpoint_body
-from ._http import data_of
 from ._models import (
     Video,
     VideoStatus,
@@ -82,7 +81,7 @@ class WebhookMethods(ClientBase):
         data = await self._call(
             "POST", _ENDPOINTS, json=body, idempotency_key=uuid.uuid4().hex
         )
-        return self._converter.structure(data_of(data, _ENDPOINTS), WebhookEndpoint)
+        return self._converter.decode(data, WebhookEndpoint, route=f"POST {_ENDPOINTS}")
 
     async def iter_webhook_endpoints(
         self, *, page_size: int | None = None
@@ -120,7 +119,7 @@ class WebhookMethods(ClientBase):
         data = await self._call(
             "PATCH", _ENDPOINT, path=_endpoint_path(endpoint_id), json=body
         )
-        return self._converter.structure(data_of(data, _ENDPOINT), WebhookEndpoint)
+        return self._converter.decode(data, WebhookEndpoint, route=f"PATCH {_ENDPOINT}")
 
     async def delete_webhook_endpoint(self, endpoint_id: str) -> None:
         """Stop deliveries to an endpoint and forget it (``DELETE``)."""
@@ -140,7 +139,7 @@ class WebhookMethods(ClientBase):
             path=_endpoint_path(endpoint_id),
             idempotency_key=uuid.uuid4().hex,
         )
-        return self._converter.structure(data_of(data, route), WebhookSecret)
+        return self._converter.decode(data, WebhookSecret, route=f"POST {route}")
 
     async def list_webhook_event_types(self) -> list[WebhookEventType]:
         """The event types an endpoint can subscribe to."""

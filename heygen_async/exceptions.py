@@ -24,6 +24,7 @@ of them. Builtins are mixed in where a caller's existing handler should match::
     ├── JournalBusyError                  another batch or process holds the journal
     ├── VideoFailedError                  a render reached ``failed``
     ├── AvatarFailedError                 a photo-avatar look failed training
+    ├── AvatarConsentRequiredError        a look waits for consent before training
     └── WaitTimeoutError(TimeoutError)    *our* waiting deadline passed
 
 No exception text ever contains the API key or request headers.
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "AvatarConsentRequiredError",
     "AvatarFailedError",
     "BadRequestError",
     "ConfigurationError",
@@ -276,23 +278,52 @@ class ResponseValidationError(HeyGenError, ValueError):
     ``outcome_unknown`` set: the server said yes, we could not read how.
 
     Attributes:
-        route: The request, e.g. ``"POST /v3/videos"``, if known.
+        route: The request, e.g. ``"GET /v3/videos/{video_id}"``, if known.
+        fields: Paths of the fields that did not decode, e.g.
+            ``("$.data.status",)``; empty when unknown or not about a field.
         status: The HTTP status of the answer, if known.
-        request_id: The ``X-Request-Id`` response header, if any.
+        request_id: The ``X-Request-Id`` response header, if any; quote it
+            to support.
     """
+
+    route: str | None = None
+    fields: tuple[str, ...] = ()
+    status: int | None = None
+    request_id: str | None = None
 
     def __init__(
         self,
         message: str,
         *,
         route: str | None = None,
+        fields: Sequence[str] = (),
         status: int | None = None,
         request_id: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.route = route
-        self.status = status
-        self.request_id = request_id
+        # Class defaults stay for subclasses that set these themselves.
+        if route is not None:
+            self.route = route
+        if fields:
+            self.fields = tuple(fields)
+        if status is not None:
+            self.status = status
+        if request_id is not None:
+            self.request_id = request_id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_validation, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild_validation(
+    cls: type[ResponseValidationError],
+    args: tuple[object, ...],
+    state: dict[str, object],
+) -> ResponseValidationError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UndecodableRowsError(ResponseValidationError):
@@ -371,12 +402,53 @@ class AvatarFailedError(HeyGenError):
     A photo-avatar look finished training with status ``failed``.
 
     Attributes:
-        look: The failed :class:`~heygen_async.AvatarLook`.
+        look: The failed :class:`~heygen_async.AvatarLook`; ``look.error``
+            carries HeyGen's ``code`` and ``message`` when it sent them.
+        code: HeyGen's error code, if any.
     """
 
     def __init__(self, look: AvatarLook) -> None:
         self.look = look
-        super().__init__(f"avatar look {look.id} failed training")
+        error = look.error
+        self.code = error.code if error is not None else None
+        reason = ": ".join(
+            part for part in (self.code, error.message if error else None) if part
+        )
+        super().__init__(
+            f"avatar look {look.id} failed training: {reason or 'no reason given'}"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.look,))
+
+
+class AvatarConsentRequiredError(HeyGenError):
+    """
+    A photo-avatar look waits for the person's consent; it will not train
+    until consent is given.
+
+    Give consent with ``POST /v3/avatars/{group_id}/consent`` (e.g.
+    ``client.request("POST", f"/v3/avatars/{error.group_id}/consent",
+    json={})`` returns the consent page URL), then wait again.
+
+    Attributes:
+        look: The :class:`~heygen_async.AvatarLook` as last seen.
+        look_id: Its id.
+        group_id: The avatar group that needs consent, if HeyGen said.
+    """
+
+    def __init__(self, look: AvatarLook) -> None:
+        self.look = look
+        self.look_id = look.id
+        self.group_id = look.group_id
+        group = look.group_id or "{group_id}"
+        super().__init__(
+            f"avatar look {look.id} needs consent before it trains: "
+            f"POST /v3/avatars/{group}/consent, then wait again"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.look,))
 
 
 class WaitTimeoutError(HeyGenError, TimeoutError):

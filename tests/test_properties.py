@@ -62,7 +62,7 @@ status_items = st.builds(
     hg.StatusItem,
     id=text,
     status=st.sampled_from(hg.VideoStatus),
-    error=maybe_text,
+    error=st.none() | st.builds(hg.StatusError, code=maybe_text, message=maybe_text),
     batch_id=maybe_text,
     item_index=maybe_int,
 )
@@ -120,7 +120,13 @@ wallets = st.builds(
     hg.Wallet,
     currency=maybe_text,
     remaining_balance=maybe_float,
-    auto_reload=maybe_bool,
+    auto_reload=st.none()
+    | st.builds(
+        hg.AutoReload,
+        enabled=st.booleans(),
+        amount_usd=maybe_float,
+        threshold_usd=maybe_float,
+    ),
 )
 accounts = st.builds(
     hg.Account,
@@ -130,8 +136,8 @@ accounts = st.builds(
     last_name=maybe_text,
     billing_type=maybe_text,
     wallet=st.none() | wallets,
-    subscription=st.none() | st.dictionaries(text, json_values, max_size=3),
-    usage_based=st.none() | st.dictionaries(text, json_values, max_size=3),
+    subscription=st.none() | st.builds(hg.Subscription, plan=maybe_text),
+    usage_based=st.none() | st.builds(hg.UsageBased, spending_cap_usd=maybe_float),
 )
 responses = st.one_of(
     videos,
