@@ -23,7 +23,8 @@ Exit codes:
  0     success: every video completed (and was downloaded)
  1     some job failed or timed out, a video failed or is unknown
        (``status``), or the API could not be used
- 2     usage error or bad input (nothing was submitted)
+ 2     usage error or bad input (nothing was submitted), --out in use
+       by another run, or --out holding another command's journal
  130   interrupted by Ctrl-C (the journal keeps unfinished jobs)
  143   stopped by SIGTERM, as by Ctrl-C (Docker, systemd, Kubernetes)
 =====  ==============================================================
@@ -256,7 +257,9 @@ def _add_render(commands: _Commands) -> None:
         description="Render one video per photo (or manifest row) and download "
         "them into --out. Running the same command again resumes: jobs already "
         "paid for are picked up from the journal in OUT/.heygen, never sent "
-        "twice. Results: OUT/results.jsonl.",
+        "twice. One run at a time may use an --out; a different script, voice "
+        "or options on the same --out is refused (see --fresh and "
+        "--retry-failed). Results: OUT/results.jsonl.",
     )
     add = parser.add_argument
     add(
@@ -320,6 +323,20 @@ def _add_render(commands: _Commands) -> None:
         help="do not download; results.jsonl still has the URLs",
     )
     add("--json", action="store_true", help="one JSON line per video on stdout")
+    journal = parser.add_mutually_exclusive_group()
+    journal.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start a new journal in OUT/.heygen (the old one is kept aside "
+        "under a dated name): every input is sent and paid again",
+    )
+    journal.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="re-send the jobs that failed in earlier runs, with this "
+        "command's settings, under NEW Idempotency-Keys: they are paid "
+        "again, on purpose; completed and running jobs are kept",
+    )
     add_api_options(parser)
     parser.set_defaults(command=_render)
 

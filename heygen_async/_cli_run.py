@@ -11,6 +11,11 @@ that Docker, systemd and Kubernetes send, cancels the run: the batch stops
 sending jobs, the journal keeps the rest, and the results file is written
 before returning. A second signal while that happens exits at once: every
 journal write is an atomic SQLite commit, so nothing already recorded is lost.
+
+One run at a time owns ``OUT``: the journal is locked while it runs. A journal
+is tied to what it was asked: an input it already holds with another request
+(another script, voice or option) is refused before anything is sent, unless
+the run starts a fresh journal or re-sends the failed jobs on purpose.
 """
 
 from __future__ import annotations
@@ -46,11 +51,11 @@ from ._download import download_video
 from ._jobs import JobHandle
 from ._models import Video
 from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import SQLiteStore
+from ._store import SQLiteStore, set_aside
 from .exceptions import HeyGenError
 
 
-__all__ = ["JOURNAL_PATH", "RunConfig", "run_jobs"]
+__all__ = ["JOURNAL_PATH", "CommandMismatch", "RunConfig", "run_jobs"]
 
 JOURNAL_PATH = Path(".heygen") / "journal.sqlite"
 _DOWNLOADS_AT_ONCE = 4
@@ -74,7 +79,22 @@ class RunConfig:
     json: bool = False
     emit: bool = True
     journal: bool = True
+    fresh: bool = False
+    retry_failed: bool = False
     description: str = "Rendering"
+
+
+class CommandMismatch(Exception):  # noqa: N818 (a CLI outcome, never raised to users)
+    """
+    The journal holds some inputs with other requests: another command ran.
+
+    Attributes:
+        inputs: Where those inputs came from.
+    """
+
+    def __init__(self, inputs: Sequence[str]) -> None:
+        self.inputs = tuple(inputs)
+        super().__init__(f"{len(self.inputs)} inputs were journaled differently")
 
 
 _STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
@@ -168,6 +188,7 @@ class _Run:
         self.by_tag: dict[str, list[JobHandle]] = {}
         self.settled: set[JobHandle] = set()
         self.earlier: set[JobHandle] = set()
+        self.notes: list[str] = []
         self.interrupted = False
         self.stop_signal: int = signal.SIGINT
         self._slots = asyncio.Semaphore(_DOWNLOADS_AT_ONCE)
@@ -177,7 +198,7 @@ class _Run:
         started = loop.time()
         out = self.config.out
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        if self.config.journal:
+        if self.config.journal and not self.config.fresh:
             self.previous = await asyncio.to_thread(previous_files, out / RESULTS_FILE)
         work = loop.create_task(self._work())
         note = _KEPT if self.config.journal else ""
@@ -212,15 +233,21 @@ class _Run:
             "poll": self.config.poll,
         }
         if self.config.journal:
-            options["store"] = SQLiteStore(self.config.out / JOURNAL_PATH)
+            journal = self.config.out / JOURNAL_PATH
+            if self.config.fresh:
+                aside = await asyncio.to_thread(set_aside, journal)
+                if aside is not None:
+                    self.notes.append(f"New journal; the old one is kept as {aside}")
+            options["store"] = SQLiteStore(journal)
         async with self.client.batch(**options) as batch:
             self.batch = batch
-            for job in self.jobs:
-                self.names[batch.submit(job.request, tag=job.tag)] = job.name
+            self._submit_all(batch)
             for handle in batch.jobs:
                 self.by_tag.setdefault(repr(handle.tag), []).append(handle)
             self._name_the_rest(batch.jobs)
             self.reporter.start(len(batch.jobs), self.config.description)
+            for note in self.notes:
+                self.reporter.line(note, style="yellow")
             self._say_resumed(batch.jobs)
             ticker = asyncio.get_running_loop().create_task(self._tick(batch))
             try:
@@ -239,6 +266,41 @@ class _Run:
             finally:
                 ticker.cancel()
             self.reporter.update(self._counts(batch))
+
+    def _submit_all(self, batch: Batch) -> None:
+        """
+        Submit every input, once the journal is known to have asked the same.
+
+        Runs before the batch sends anything (no await), so a refusal costs
+        nothing. With ``retry_failed``, failed jobs are re-sent with this
+        run's request under new keys; other journaled inputs keep their job.
+        """
+        if self.config.retry_failed and (retired := batch.retry_failed()):
+            self.notes.append(
+                f"Re-sending {retired} failed jobs under new keys (paid again)"
+            )
+        journaled: dict[str, list[JobHandle]] = {}
+        for handle in batch.jobs:
+            journaled.setdefault(str(handle.tag), []).append(handle)
+        differing = [
+            job
+            for job in self.jobs
+            if (known := journaled.get(job.tag))
+            and all(handle.request != job.request for handle in known)
+        ]
+        if differing and not self.config.retry_failed:
+            raise CommandMismatch([job.where for job in differing])
+        for job in differing:
+            self.names.setdefault(journaled[job.tag][0], job.name)
+        if differing:
+            self.notes.append(
+                f"{len(differing)} inputs keep the job an earlier run made with "
+                "other settings (--fresh renders everything anew)"
+            )
+        kept = {id(job) for job in differing}
+        for job in self.jobs:
+            if id(job) not in kept:
+                self.names[batch.submit(job.request, tag=job.tag)] = job.name
 
     def _say_resumed(self, handles: Sequence[JobHandle]) -> None:
         """On a resumed journal, say what an earlier run already did."""
@@ -327,12 +389,18 @@ class _Run:
                 error=failure_reason(outcome),
             )
         if isinstance(outcome, TimedOut):
+            video_id = outcome.video_id or handle.video_id
             last = outcome.last_status.value if outcome.last_status else "unknown"
+            why = (
+                f"stopped waiting (last status: {last})"
+                if video_id
+                else "not created yet, or HeyGen's answer never came through"
+            )
             return Result(
                 input=tag,
-                video_id=outcome.video_id or handle.video_id,
+                video_id=video_id,
                 status="timed_out",
-                error=f"deadline passed (last status: {last}); run again to resume",
+                error=f"{why}; run again to resume (never paid twice)",
             )
         return Result(input=tag, video_id=handle.video_id, status="pending")
 

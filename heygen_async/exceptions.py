@@ -21,6 +21,7 @@ of them. Builtins are mixed in where a caller's existing handler should match::
     │   └── UndecodableRowsError          some bulk status rows did not (.items did)
     ├── ConfigurationError(ValueError)    the client cannot be built as asked
     ├── InvalidSignatureError(ValueError) a webhook delivery failed verification
+    ├── JournalBusyError                  another batch or process holds the journal
     ├── VideoFailedError                  a render reached ``failed``
     ├── AvatarFailedError                 a photo-avatar look failed training
     ├── AvatarConsentRequiredError        a look waits for consent before training
@@ -49,6 +50,7 @@ __all__ = [
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
+    "JournalBusyError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -114,6 +116,29 @@ class InvalidSignatureError(HeyGenError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (str(self), self.reason))
+
+
+class JournalBusyError(HeyGenError):
+    """
+    Another batch or process is using this journal; two at once would mix up
+    each other's jobs.
+
+    Raised at once when the journal is opened, never after a wait. The lock is
+    released when the holder closes the journal or its process dies.
+
+    Attributes:
+        path: The journal (or journal folder) that is in use.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the journal {path} is in use by another batch or process; "
+            "only one may use it at a time"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path,))
 
 
 class APIError(HeyGenError):
