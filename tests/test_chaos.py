@@ -21,9 +21,6 @@ from heygen_async.testing import Fault
 
 
 CHAOS_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "chaos.py"
-UNTIL_FIXED = pytest.mark.xfail(
-    reason="until issue 11 fixes are merged", strict=False, raises=AssertionError
-)
 
 
 def _load() -> ModuleType:
@@ -44,7 +41,6 @@ def zeros(tally: Any) -> tuple[int, int, int, int]:
     return (tally.lost, tally.billed_twice, tally.reported_twice, tally.wrong)
 
 
-@UNTIL_FIXED
 async def test_batch_under_faults_loses_and_repeats_nothing() -> None:
     """200 jobs through one batch with ~20 % mixed faults: the four zeros."""
     tally = await chaos.run_batch_part(200, 0.2, 1)
@@ -55,7 +51,6 @@ async def test_batch_under_faults_loses_and_repeats_nothing() -> None:
 
 
 @pytest.mark.slow
-@UNTIL_FIXED
 def test_cli_under_sigkill_loses_and_repeats_nothing(tmp_path: Path) -> None:
     """The CLI over 12 photos, SIGKILLed 3 times and resumed: the four zeros."""
     tally = chaos.run_cli_part(12, 3, 0.2, 1, tmp_path)
