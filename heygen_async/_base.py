@@ -25,6 +25,7 @@ from ._config import (
     API_BASE_ENV,
     API_KEY_ENV,
     DEFAULT_BASE_URL,
+    Limits,
     PollPolicy,
     RetryPolicy,
     Timeouts,
@@ -73,6 +74,7 @@ class ClientBase:
         session: aiohttp.ClientSession | None = None,
         environ: Mapping[str, str] | None = None,
         strict: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         self._owned_session: aiohttp.ClientSession | None = None
         self._borrowed_session = session
@@ -96,6 +98,7 @@ class ClientBase:
         self._retry = retry or RetryPolicy()
         self._timeouts = timeouts or Timeouts()
         self._poll = poll or PollPolicy()
+        self._limits = limits or Limits()
         self._strict = strict
         self._converter = make_converter(strict=strict)
         self._uploads = UploadCache()
@@ -111,6 +114,7 @@ class ClientBase:
             timeouts=self._timeouts,
             throttle=self._throttle,
             session=self._session,
+            limits=self._limits,
         )
 
     def __repr__(self) -> str:
@@ -132,6 +136,11 @@ class ClientBase:
     def timeouts(self) -> Timeouts:
         """Per-request timeouts."""
         return self._timeouts
+
+    @property
+    def limits(self) -> Limits:
+        """Caps on response bodies, JSON nesting, pages and downloads."""
+        return self._limits
 
     @property
     def poll(self) -> PollPolicy:

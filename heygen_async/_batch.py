@@ -6,9 +6,13 @@ A :class:`Batch` queues requests, admits at most ``max_in_flight`` of them
 video to the client's shared scheduler, and reports every job as an outcome in
 completion order. A 429 on create puts the job back at the head of the queue
 and lowers the limit (AIMD); ``insufficient_credit`` stops admission and
-reports the rest as failed without sending them. Every step is written to a
-journal (:mod:`._store`) first, so a batch reopened on the same journal picks
-up where a crashed one stopped without paying for anything twice.
+reports the rest as failed without sending them. A create that got no
+definite answer (no response, a 5xx, an unreadable 2xx, ``409
+request_in_progress``) may have made the job, so it is never reported failed:
+it is asked again later with the same key, and if the batch ends first it is
+reported as :class:`TimedOut` and stays pending in the journal. Every step is
+written to a journal (:mod:`._store`) first, so a batch reopened on the same
+journal picks up where a crashed one stopped without paying for anything twice.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ._store import JobRecord, JobStore, MemoryStore
 from .exceptions import (
     HeyGenError,
     InsufficientCreditError,
+    NotFoundError,
     RateLimitError,
     VideoFailedError,
     WaitTimeoutError,
@@ -45,6 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("heygen_async.batch")
 
 _KINDS = {Completed: "completed", Failed: "failed", TimedOut: "timed_out"}
+# Creates in a row without a definite answer before a job is left for the
+# next run (as TimedOut, still pending in the journal).
+_UNKNOWN_ROUNDS = 8
 
 
 class Batch:
@@ -104,6 +112,9 @@ class Batch:
         self._queue: collections.deque[JobHandle] = collections.deque()
         self._jobs: list[JobHandle] = []
         self._watches: dict[JobHandle, Watch] = {}
+        self._waiting: dict[JobHandle, asyncio.TimerHandle] = {}
+        self._retired: set[str] = set()
+        self._submitted = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Future[None]] = set()
         self._outcomes: collections.deque[tuple[JobHandle, Outcome]] = (
@@ -134,12 +145,17 @@ class Batch:
         loop = asyncio.get_running_loop()
         self._requests_at_open = self._client.request_counts()
         self._run_id = await self._store.open()
-        if self._deadline is not None:
-            self._deadline_at = loop.time() + self._deadline
-            self._deadline_timer = loop.call_at(self._deadline_at, self._expire)
-        self._state = "open"
-        for record in await self._store.load():
-            self._resume(record)
+        try:
+            if self._deadline is not None:
+                self._deadline_at = loop.time() + self._deadline
+                self._deadline_timer = loop.call_at(self._deadline_at, self._expire)
+            self._state = "open"
+            for record in await self._store.load():
+                self._resume(record)
+        except BaseException:
+            # An unreadable journal: release it (and its lock) for the next try.
+            await self._shutdown()
+            raise
         self._admitter = loop.create_task(self._admit(), name="heygen_async.batch")
         return self
 
@@ -186,6 +202,9 @@ class Batch:
         ident = _journal.identity(body, tag, durable=self._store.durable)
         key = _journal.job_key(self._run_id, ident, self._occurrences[ident])
         self._occurrences[ident] += 1
+        self._submitted = True
+        while key in self._retired:
+            key = _journal.retry_key(key)
         if (known := self._by_key.get(key)) is not None:
             return known
         job = self._new_handle(request, tag, key)
@@ -241,6 +260,30 @@ class Batch:
             requests=requests,
         )
 
+    def retry_failed(self) -> int:
+        """
+        Let the jobs an earlier run journaled as failed be sent again.
+
+        Call it before any :meth:`submit`. Each failed job is retired: kept in
+        the journal but no longer reported, so submitting its request and tag
+        again makes a new job under a new ``Idempotency-Key``, which HeyGen
+        bills again. Use it on purpose, once the cause is fixed. Returns how
+        many jobs were retired.
+        """
+        if self._state != "open" or self._submitted:
+            msg = "retry_failed() must come right after opening, before submit()"
+            raise RuntimeError(msg)
+        retired = {job for job in self._jobs if isinstance(job.outcome, Failed)}
+        for job in retired:
+            self._jobs.remove(job)
+            del self._by_key[job.key]
+            self._retired.add(job.key)
+            self._results["failed"] -= 1
+            self._update(job, outcome="retired")
+        kept = [(job, o) for job, o in self._outcomes if job not in retired]
+        self._outcomes = collections.deque(kept)
+        return len(retired)
+
     @property
     def jobs(self) -> tuple[JobHandle, ...]:
         """Every job, resumed ones first, in submission order."""
@@ -272,9 +315,12 @@ class Batch:
 
     def _resume(self, record: JobRecord) -> None:
         """Re-attach to a job an earlier run journaled."""
+        self._seq = max(self._seq, record.seq + 1)
+        if record.outcome == "retired":
+            self._retired.add(record.key)
+            return
         request = _journal.structure_request(record.request)
         job = self._new_handle(request, record.tag, record.key)
-        self._seq = max(self._seq, record.seq + 1)
         job.video_id = record.video_id
         job.last_status = _journal.recorded_status(record)
         outcome = _journal.recorded_outcome(record, request)
@@ -289,6 +335,8 @@ class Batch:
                 job._resolved = attrs.evolve(
                     request, image_path=None, image_asset_id=record.asset_id
                 )
+            # An earlier run may have sent it and died before hearing back.
+            job._maybe_sent = True
             self._enqueue(job)
 
     # -- admission ------------------------------------------------------
@@ -300,8 +348,13 @@ class Batch:
         return not self._outcomes and self._jobs_done()
 
     def _refusal(self, job: JobHandle) -> Outcome | None:
-        """The outcome of a job that will never be sent, or ``None``."""
-        if self._halted is not None:
+        """
+        The outcome of a job that will never be sent, or ``None``.
+
+        Out of credit, a job that may already exist is still sent: with its
+        key that is a free replay, or a definite refusal.
+        """
+        if self._halted is not None and not job._maybe_sent:
             return Failed(error=self._halted, tag=job.tag, request=job.request)
         expired = self._deadline_passed or (
             self._deadline_at is not None
@@ -318,7 +371,7 @@ class Batch:
 
     def _enqueue(self, job: JobHandle) -> None:
         self._queue.append(job)
-        self._counts[Stage.QUEUED] += 1
+        self._move(job, Stage.QUEUED)
         self._changed.set()
 
     async def _admit(self) -> None:
@@ -340,7 +393,7 @@ class Batch:
             task.add_done_callback(self._tasks.discard)
 
     def _move(self, job: JobHandle, stage: Stage) -> None:
-        if job._stage is not Stage.DONE:
+        if job._stage is not None and job._stage is not Stage.DONE:
             self._counts[job._stage] -= 1
         job._stage = stage
         if stage is not Stage.DONE:
@@ -379,6 +432,9 @@ class Batch:
             self._finish(job, Failed(error=error, tag=job.tag, request=job.request))
             return
         except (HeyGenError, ValueError, OSError) as error:
+            if _journal.outcome_unknown(error):
+                self._retry_later(job, error)
+                return
             log.info("heygen.job_rejected tag=%r error=%s", job.tag, error)
             self._release()
             self._finish(job, Failed(error=error, tag=job.tag, request=job.request))
@@ -411,6 +467,36 @@ class Batch:
         self._queue.appendleft(job)
         self._release()
 
+    def _retry_later(self, job: JobHandle, error: BaseException) -> None:
+        """The create may have made the job: ask again later, with its key."""
+        self._release()
+        job._maybe_sent = True
+        job._unknown += 1
+        log.warning(
+            "heygen.create_outcome_unknown tag=%r attempt=%d error=%s",
+            job.tag,
+            job._unknown,
+            error,
+        )
+        if job._unknown >= _UNKNOWN_ROUNDS or self._deadline_passed:
+            log.warning("heygen.create_unresolved tag=%r key=%s", job.tag, job.key)
+            self._finish(job, TimedOut(video_id=None, tag=job.tag, request=job.request))
+            return
+        self._move(job, Stage.QUEUED)
+        poll = self._poll
+        delay = min(
+            poll.interval_initial * poll.multiplier ** (job._unknown - 1),
+            poll.interval_max,
+        )
+        loop = asyncio.get_running_loop()
+        self._waiting[job] = loop.call_later(delay, self._requeue, job)
+
+    def _requeue(self, job: JobHandle) -> None:
+        """A job whose create is to be asked again goes to the head of the queue."""
+        del self._waiting[job]
+        self._queue.appendleft(job)
+        self._changed.set()
+
     def _halt(self, error: InsufficientCreditError) -> None:
         """Out of credit: report every queued job as failed, send none."""
         if self._halted is None:
@@ -419,17 +505,25 @@ class Batch:
         self._drain()
 
     def _expire(self) -> None:
-        """The batch deadline: queued jobs will never be sent."""
+        """The batch deadline: queued and waiting jobs will never be sent."""
         self._deadline_passed = True
+        waiting, self._waiting = self._waiting, {}
+        for job, timer in waiting.items():
+            timer.cancel()
+            self._queue.append(job)
         self._drain()
 
     def _drain(self) -> None:
         """Report every queued job as refused (see :meth:`_refusal`)."""
+        kept: collections.deque[JobHandle] = collections.deque()
         while self._queue:
             job = self._queue.popleft()
             refused = self._refusal(job)
-            assert refused is not None  # noqa: S101 (only called once refusing)
-            self._finish(job, refused)
+            if refused is None:
+                kept.append(job)  # out of credit, but may exist: ask HeyGen
+            else:
+                self._finish(job, refused)
+        self._queue = kept
 
     def _on_watch_done(self, job: JobHandle, future: asyncio.Future[Video]) -> None:
         self._watches.pop(job, None)
@@ -453,8 +547,18 @@ class Batch:
                 tag=job.tag,
                 request=job.request,
             )
-        elif isinstance(error, Exception):
+        elif isinstance(error, NotFoundError):
             outcome = Failed(error=error, tag=job.tag, request=job.request)
+        elif isinstance(error, Exception):
+            # The video exists and may well render: we stopped watching it
+            # (a revoked key, a closed client), so a later run resumes it.
+            log.warning("heygen.watch_stopped tag=%r error=%s", job.tag, error)
+            outcome = TimedOut(
+                video_id=job.video_id,
+                last_status=job.last_status,
+                tag=job.tag,
+                request=job.request,
+            )
         else:  # pragma: no cover (BaseException never reaches a watch)
             raise error
         self._finish(job, outcome)
@@ -486,6 +590,9 @@ class Batch:
         self._state = "closed"
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
+        for timer in self._waiting.values():
+            timer.cancel()
+        self._waiting.clear()
         await cancel_and_wait([self._admitter, *self._tasks])
         for watch in list(self._watches.values()):
             self._scheduler.forget(watch)

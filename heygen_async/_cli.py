@@ -11,6 +11,8 @@ Commands:
 - ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
   foreground; its first line on stdout is the URL, so scripts and tests can
   start it with ``--port 0``. ``--base-url`` points any command at it.
+  ``--fault`` and ``--create-delay`` make it misbehave on purpose, to rehearse
+  outages, truncated answers and crashes from the shell.
 
 Configuration comes from flags, then ``HEYGEN_API_KEY`` / ``HEYGEN_API_BASE``.
 Data goes to stdout, progress and messages to stderr.
@@ -21,8 +23,10 @@ Exit codes:
  0     success: every video completed (and was downloaded)
  1     some job failed or timed out, a video failed or is unknown
        (``status``), or the API could not be used
- 2     usage error or bad input (nothing was submitted)
+ 2     usage error or bad input (nothing was submitted), --out in use
+       by another run, or --out holding another command's journal
  130   interrupted by Ctrl-C (the journal keeps unfinished jobs)
+ 143   stopped by SIGTERM, as by Ctrl-C (Docker, systemd, Kubernetes)
 =====  ==============================================================
 """
 
@@ -46,7 +50,8 @@ from heygen_async._cli_common import (
     positive_int,
 )
 from heygen_async._models import ASPECT_RATIOS, RESOLUTIONS
-from heygen_async.testing import FakeHeyGen
+from heygen_async.testing import FakeHeyGen, Fault
+from heygen_async.testing._faults import FAULT_KINDS, FAULT_SPEC
 
 
 Command = Callable[[argparse.Namespace, Mapping[str, str]], int]
@@ -81,12 +86,53 @@ def _limit(text: str) -> int | None:
         raise argparse.ArgumentTypeError(msg) from None
 
 
+def _fault(text: str) -> Fault:
+    try:
+        return Fault.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _create_delay(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        msg = f"expected SECONDS >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
+_FAULT_EPILOG = f"""\
+faults (--fault {FAULT_SPEC}, repeatable):
+  KIND         {", ".join(FAULT_KINDS)}
+  ROUTE        '*' (every /v3 route), POST:/v3/videos, or quoted "POST /v3/videos";
+               GET:/v3/videos/statuses, GET:/v3/videos/{{video_id}}, POST:/v3/assets ...
+  PROBABILITY  chance of striking each matching request (seeded by --seed)
+  PHASE        before (default: the request is never handled) or after (it is
+               handled, e.g. the video is created, then the answer is replaced)
+  OPTIONS      nth=3,4,5 (strike those matching requests; PROBABILITY may be 0),
+               status=502, code=..., delay=SECONDS (slow), retry_after=SECONDS
+  The first armed fault that strikes a request wins.
+
+examples:
+  heygen-async fake-server --port 0 --fault error:POST:/v3/videos:0.1:status=500
+  heygen-async fake-server --fault html:*:0.05:status=502 \\
+      --fault malformed:POST:/v3/videos:0.05:after \\
+      --fault rate_limit:POST:/v3/videos:0:nth=5,6,7:retry_after=0.5 \\
+      --fault "drop:GET /v3/videos/statuses:0.1" --create-delay 2
+"""
+
+
 def _add_fake_server(commands: _Commands) -> None:
     parser = commands.add_parser(
         "fake-server",
         help="run a local fake HeyGen v3 API server",
         description="Serve a fake HeyGen v3 API until Ctrl-C or SIGTERM. "
         "The first line on stdout says where it listens.",
+        epilog=_FAULT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
@@ -153,6 +199,24 @@ def _add_fake_server(commands: _Commands) -> None:
         help="status reported while rendering",
     )
     add("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    add(
+        "--fault",
+        dest="faults",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, KIND:ROUTE:PROBABILITY[:PHASE][:OPTION=VALUE...] "
+        "(repeatable; see below)",
+    )
+    add(
+        "--create-delay",
+        type=_create_delay,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer POST /v3/videos SECONDS after the video is created (and "
+        "paid for); a retry meanwhile gets 409 request_in_progress (default: 0)",
+    )
     parser.set_defaults(command=_fake_server)
 
 
@@ -193,7 +257,9 @@ def _add_render(commands: _Commands) -> None:
         description="Render one video per photo (or manifest row) and download "
         "them into --out. Running the same command again resumes: jobs already "
         "paid for are picked up from the journal in OUT/.heygen, never sent "
-        "twice. Results: OUT/results.jsonl.",
+        "twice. One run at a time may use an --out; a different script, voice "
+        "or options on the same --out is refused (see --fresh and "
+        "--retry-failed). Results: OUT/results.jsonl.",
     )
     add = parser.add_argument
     add(
@@ -257,6 +323,20 @@ def _add_render(commands: _Commands) -> None:
         help="do not download; results.jsonl still has the URLs",
     )
     add("--json", action="store_true", help="one JSON line per video on stdout")
+    journal = parser.add_mutually_exclusive_group()
+    journal.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start a new journal in OUT/.heygen (the old one is kept aside "
+        "under a dated name): every input is sent and paid again",
+    )
+    journal.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="re-send the jobs that failed in earlier runs, with this "
+        "command's settings, under NEW Idempotency-Keys: they are paid "
+        "again, on purpose; completed and running jobs are kept",
+    )
     add_api_options(parser)
     parser.set_defaults(command=_render)
 
@@ -345,6 +425,22 @@ async def _serve(fake: FakeHeyGen) -> None:
             loop.remove_signal_handler(signum)
 
 
+def _fake_server_faults(args: argparse.Namespace) -> list[Fault]:
+    """The --fault flags, then --create-delay as a create that answers late."""
+    faults: list[Fault] = list(args.faults)
+    if args.create_delay > 0:
+        faults.append(
+            Fault(
+                kind="slow",
+                route="POST /v3/videos",
+                probability=1.0,
+                phase="after",
+                delay=args.create_delay,
+            )
+        )
+    return faults
+
+
 def _fake_server(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
     try:
         fake = FakeHeyGen(
@@ -363,6 +459,7 @@ def _fake_server(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
             bulk_statuses=args.bulk_statuses,
             in_progress_status=args.in_progress_status,
             seed=args.seed,
+            faults=_fake_server_faults(args),
         )
     except ValueError as exc:
         print(f"heygen-async fake-server: {exc}", file=sys.stderr)
@@ -400,4 +497,8 @@ def main(
 
 def run() -> NoReturn:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own signal handling
+        code = 128 + signal.SIGINT
+    sys.exit(code)

@@ -13,7 +13,13 @@ line). Keys are :class:`~heygen_async.VideoRequest` fields; nested ones are
 written ``voice_settings.speed`` or given as a JSON object
 (``{"speed": 1.1}``). ``image_path`` is relative to the manifest's folder and
 ``name`` sets the output file name. Empty cells are filled from the command
-line options.
+line options. A script without a voice is fine on rows with an
+``avatar_id``: the avatar speaks in its own voice.
+
+Problems are reported all at once, never in rounds: every bad row of every
+manifest (unreadable lines, unknown columns, bad values, missing photos,
+invalid requests) is listed, identical problems on many lines folded into
+one line each.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ __all__ = [
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 MANIFEST_SUFFIXES = frozenset({".csv", ".jsonl", ".ndjson"})
-_MAX_ERRORS = 20
+_LINES_SHOWN = 10  # line numbers listed for one problem shared by many lines
+_LOCATED = re.compile(r"(?P<file>.+?) line (?P<line>\d+): (?P<problem>.+)", re.DOTALL)
 _NESTED: Mapping[str, tuple[type[Any], Mapping[str, type]]] = {
     "voice_settings": (
         VoiceSettings,
@@ -155,38 +162,69 @@ def collect(
     errors: list[str] = []
     drafts: list[_Draft] = []
     seen: set[Path] = set()
+    requests: list[VideoRequest] = []
     for raw in inputs:
+        found: list[str] = []
         try:
-            for draft in _expand(raw, base):
+            for draft in _expand(raw, base, found):
                 if draft.photo is not None:
                     if draft.photo in seen:
                         continue  # the same photo via a folder and a glob
                     seen.add(draft.photo)
+                # Checked even when other rows failed: a bad row must not
+                # hide another behind it.
+                try:
+                    requests.append(_request(draft, defaults))
+                except InputError as exc:
+                    found.append(str(exc))
+                    continue
                 drafts.append(draft)
         except InputError as exc:
-            errors.append(str(exc))
-    jobs: list[Job] = []
-    if not errors:
-        stems = [d.stem for d in drafts]
-        names = unique_names(stems, [_suffix(d.fields) for d in drafts])
-        for draft, name in zip(drafts, names, strict=True):
-            try:
-                request = _request(draft, defaults)
-            except InputError as exc:
-                errors.append(str(exc))
-                continue
-            jobs.append(
-                Job(tag=draft.tag, request=request, name=name, where=draft.where)
-            )
+            found.append(str(exc))
+        errors += sorted(found, key=_line_number)
     if errors:
-        shown = errors[:_MAX_ERRORS]
-        if len(errors) > _MAX_ERRORS:
-            shown.append(f"... and {len(errors) - _MAX_ERRORS} more problems")
-        raise InputError("\n".join(shown))
-    return jobs
+        raise InputError(fold_problems(errors))
+    names = unique_names([d.stem for d in drafts], [_suffix(d.fields) for d in drafts])
+    return [
+        Job(tag=draft.tag, request=request, name=name, where=draft.where)
+        for draft, request, name in zip(drafts, requests, names, strict=True)
+    ]
 
 
-def _expand(raw: str, base: Path) -> Iterator[_Draft]:
+def _line_number(error: str) -> int:
+    found = _LOCATED.match(error)
+    return int(found["line"]) if found else 0
+
+
+def fold_problems(errors: Sequence[str]) -> str:
+    """
+    Every problem, one per line; one problem on many lines of a file is one line.
+
+    ``m.csv line 2: x`` and ``m.csv line 9: x`` become ``m.csv lines 2, 9: x``,
+    so a manifest whose every row lacks a voice says so once.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    for error in (line for text in errors for line in text.splitlines()):
+        found = _LOCATED.fullmatch(error)
+        if found is None:
+            groups.setdefault((error, ""), [])
+            continue
+        key = (found["file"], found["problem"])
+        groups.setdefault(key, []).append(found["line"])
+    out = []
+    for (where, problem), lines in groups.items():
+        if not lines:
+            out.append(where)
+            continue
+        shown = ", ".join(lines[:_LINES_SHOWN])
+        more = len(lines) - _LINES_SHOWN
+        label = "line" if len(lines) == 1 else "lines"
+        tail = f" and {more} more" if more > 0 else ""
+        out.append(f"{where} {label} {shown}{tail}: {problem}")
+    return "\n".join(out)
+
+
+def _expand(raw: str, base: Path, errors: list[str]) -> Iterator[_Draft]:
     if raw.startswith(("https://", "http://")):
         stem = _stem_of(raw)
         yield _Draft(tag=raw, fields={"image_url": raw}, stem=stem, where=raw)
@@ -207,7 +245,7 @@ def _expand(raw: str, base: Path) -> Iterator[_Draft]:
             yield _photo(os.path.join(raw, entry.name), base)
         return
     if path.suffix.lower() in MANIFEST_SUFFIXES:
-        yield from _manifest(raw, path)
+        yield from _manifest(raw, path, errors)
         return
     if not path.exists() and any(char in raw for char in "*?["):
         matches = sorted(
@@ -266,7 +304,8 @@ def check_image(path: Path, label: str) -> None:
 # -- manifests ---------------------------------------------------------------
 
 
-def _manifest(raw: str, path: Path) -> Iterator[_Draft]:
+def _manifest(raw: str, path: Path, errors: list[str]) -> Iterator[_Draft]:
+    """The valid rows of a manifest; every bad row's problems go to *errors*."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -275,89 +314,137 @@ def _manifest(raw: str, path: Path) -> Iterator[_Draft]:
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"{raw}: cannot read it ({exc})"
         raise InputError(msg) from None
-    rows = _csv_rows(raw, text) if path.suffix.lower() == ".csv" else _jsonl(raw, text)
-    errors: list[str] = []
+    found: list[str] = []
+    if path.suffix.lower() == ".csv":
+        rows = _csv_rows(raw, text, found)
+    else:
+        rows = _jsonl(raw, text, found)
     drafts: list[_Draft] = []
     for line, row in rows:
-        where = f"{raw} line {line}"
-        try:
-            drafts.append(_row(row, where, raw, path.parent))
-        except InputError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise InputError("\n".join(errors))
-    if not drafts:
+        draft = _row(row, f"{raw} line {line}", raw, path.parent, found)
+        if draft is not None:
+            drafts.append(draft)
+    errors.extend(found)
+    if not drafts and not found:
         msg = f"{raw}: the manifest has no rows"
         raise InputError(msg)
     yield from drafts
 
 
-def _csv_rows(raw: str, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    for row in reader:
+def _csv_rows(
+    raw: str, text: str, errors: list[str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    lines = _Counted(text.splitlines(keepends=True))
+    reader = csv.DictReader(lines)
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        errors.append(f"{raw} line 1: cannot read the header ({exc})")
+        return
+    if len(header) == 1 and ";" in header[0]:
+        errors.append(
+            f"{raw}: the header {_shown(header[0])} is one column with semicolons "
+            "in it; manifests are comma-separated (save as 'CSV UTF-8 "
+            "(comma delimited)', or replace ';' with ',')"
+        )
+        return
+    rows = iter(reader)
+    while True:
+        start = lines.read + 1  # reader.line_num skips a row it failed on
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a cell over csv.field_size_limit()
+            errors.append(f"{raw} line {start}: cannot read this row ({exc})")
+            continue
         if None in row:
-            msg = f"{raw} line {reader.line_num}: more cells than header columns"
-            raise InputError(msg)
+            errors.append(f"{raw} line {start}: more cells than header columns")
+            continue
         cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         if any(cells.values()):
-            yield reader.line_num, {k: v for k, v in cells.items() if v}
+            yield start, {k: v for k, v in cells.items() if v}
 
 
-def _jsonl(raw: str, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+class _Counted:
+    """Lines handed out one by one, counting how many were read."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = iter(lines)
+        self.read = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.read += 1
+        return line
+
+
+def _jsonl(
+    raw: str, text: str, errors: list[str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except ValueError as exc:
-            msg = f"{raw} line {number}: not valid JSON ({exc.args[0]})"
-            raise InputError(msg) from None
+            errors.append(f"{raw} line {number}: not valid JSON ({exc.args[0]})")
+            continue
+        except RecursionError:
+            errors.append(f"{raw} line {number}: not valid JSON (nested too deeply)")
+            continue
         if not isinstance(row, dict):
-            msg = f"{raw} line {number}: expected a JSON object"
-            raise InputError(msg)
+            errors.append(f"{raw} line {number}: expected a JSON object")
+            continue
         fields = {k: v for k, v in row.items() if v is not None and v != ""}
         if fields:
             yield number, fields
 
 
-def _row(row: Mapping[str, Any], where: str, raw: str, folder: Path) -> _Draft:
-    fields: dict[str, Any] = {}
-    nested: dict[str, dict[str, Any]] = {}
-    for key, value in row.items():
-        head, dot, sub = key.partition(".")
-        if head in _NESTED and dot:
-            kinds = _NESTED[head][1]
-            if sub not in kinds:
-                msg = f"{where}: unknown column {key!r}"
-                raise InputError(msg)
-            nested.setdefault(head, {})[sub] = _coerce(value, kinds[sub], key, where)
-        elif head in _NESTED:
-            nested.setdefault(head, {}).update(_object(value, key, where))
-        elif key in _SCALARS or key in _EXTRA_COLUMNS:
-            fields[key] = _coerce(value, _SCALARS.get(key, str), key, where)
-        else:
-            known = ", ".join(sorted({*_SCALARS, *_NESTED, *_EXTRA_COLUMNS}))
-            msg = f"{where}: unknown column {key!r} (known: {known})"
-            raise InputError(msg)
+def _shown(value: object) -> str:
+    """A bad value for a message: short, and never a deep container's repr."""
+    if isinstance(value, dict | list):
+        return f"a JSON {'object' if isinstance(value, dict) else 'array'}"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _row(
+    row: Mapping[str, Any], where: str, raw: str, folder: Path, errors: list[str]
+) -> _Draft | None:
+    """A row's draft, or ``None`` with each of its problems added to *errors*."""
+    problems: list[str] = []
+    fields, nested = _columns(row, where, problems)
     for head, values in nested.items():
         cls, kinds = _NESTED[head]
         unknown = sorted(set(values) - set(kinds))
         if unknown:
-            msg = f"{where}: unknown {head} key(s) {', '.join(unknown)}"
-            raise InputError(msg)
-        typed = {
-            k: _coerce(v, kinds[k], f"{head}.{k}", where) for k, v in values.items()
-        }
+            problems.append(f"{where}: unknown {head} key(s) {', '.join(unknown)}")
+            continue
         try:
+            typed = {
+                k: _coerce(v, kinds[k], f"{head}.{k}", where) for k, v in values.items()
+            }
             fields[head] = cls(**typed)
+        except InputError as exc:
+            problems.append(str(exc))
         except (TypeError, ValueError) as exc:
-            raise InputError(f"{where}: {exc}") from None
+            problems.append(f"{where}: {exc}")
     name = fields.pop("name", None)
     image = fields.get("image_path")
     if image is not None:
         path = Path(image) if Path(image).is_absolute() else folder / image
-        check_image(path, f"{where}: {image}")
+        try:
+            check_image(path, f"{where}: {image}")
+        except InputError as exc:
+            problems.append(str(exc))
         fields["image_path"] = path
+    if problems:
+        errors.extend(problems)
+        return None
     reference = (
         name
         or image
@@ -370,11 +457,43 @@ def _row(row: Mapping[str, Any], where: str, raw: str, folder: Path) -> _Draft:
     return _Draft(tag=f"{raw}#{reference}", fields=fields, stem=stem, where=where)
 
 
+def _columns(
+    row: Mapping[str, Any], where: str, problems: list[str]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A row's plain fields and nested objects; bad cells go to *problems*."""
+    fields: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in row.items():
+        head, dot, sub = key.partition(".")
+        try:
+            if head in _NESTED and dot:
+                kinds = _NESTED[head][1]
+                if sub not in kinds:
+                    msg = f"{where}: unknown column {key!r}"
+                    raise InputError(msg)
+                nested.setdefault(head, {})[sub] = _coerce(
+                    value, kinds[sub], key, where
+                )
+            elif head in _NESTED:
+                nested.setdefault(head, {}).update(_object(value, key, where))
+            elif key in _SCALARS or key in _EXTRA_COLUMNS:
+                fields[key] = _coerce(value, _SCALARS.get(key, str), key, where)
+            else:
+                known = ", ".join(sorted({*_SCALARS, *_NESTED, *_EXTRA_COLUMNS}))
+                msg = f"{where}: unknown column {_shown(key)} (known: {known})"
+                if ";" in key:
+                    msg += "; manifests are comma-separated, not semicolon"
+                raise InputError(msg)
+        except InputError as exc:
+            problems.append(str(exc))
+    return fields, nested
+
+
 def _object(value: Any, key: str, where: str) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             msg = (
                 f'{where}: column {key!r} must be a JSON object, e.g. {{"speed": 1.1}}'
             )
@@ -392,18 +511,18 @@ def _coerce(value: Any, kind: type, key: str, where: str) -> Any:
         text = str(value).strip().lower()
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
-        msg = f"{where}: {key} must be true or false; got {value!r}"
+        msg = f"{where}: {key} must be true or false; got {_shown(value)}"
         raise InputError(msg)
     if kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
         try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
             return float(str(value))
-        except ValueError:
-            msg = f"{where}: {key} must be a number; got {value!r}"
+        except (ValueError, OverflowError):
+            msg = f"{where}: {key} must be a number; got {_shown(value)}"
             raise InputError(msg) from None
     if not isinstance(value, str):
-        msg = f"{where}: {key} must be text; got {value!r}"
+        msg = f"{where}: {key} must be text; got {_shown(value)}"
         raise InputError(msg)
     return value
 
@@ -430,13 +549,17 @@ def _request(draft: _Draft, defaults: Defaults) -> VideoRequest:
                 "--audio-url (or a script / audio_url column)"
             )
             raise InputError(msg)
-    if fields.get("script") is not None and not fields.get("voice_id"):
+    voiceless = fields.get("script") is not None and not fields.get("voice_id")
+    if voiceless and fields.get("avatar_id") is None:
+        # Only an avatar has a voice of its own (the schema's default voice).
         if defaults.voice_id is None:
             msg = (
                 f"{where}: a script needs a voice: pass --voice-id or add a "
                 "voice_id column (list voices with 'heygen-async voices')"
             )
             raise InputError(msg)
+        fields["voice_id"] = defaults.voice_id
+    elif voiceless and defaults.voice_id is not None:
         fields["voice_id"] = defaults.voice_id
     for key in ("resolution", "aspect_ratio"):
         if fields.get(key) is None and getattr(defaults, key) is not None:

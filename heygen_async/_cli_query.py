@@ -13,6 +13,8 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 
+import attrs
+
 from ._cli_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -22,7 +24,7 @@ from ._cli_common import (
 )
 from ._cli_progress import print_table
 from ._client import Client
-from ._models import StatusItem, VideoStatus, Voice
+from ._models import StatusError, StatusItem, VideoStatus, Voice
 from .exceptions import AuthenticationError, HeyGenError
 
 
@@ -120,11 +122,18 @@ def status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if args.json:
             for item in items:
                 row = {"video_id": item.id, "status": item.status.value}
-                print(json.dumps({**row, "error": item.error}))
+                error = None if item.error is None else attrs.asdict(item.error)
+                print(json.dumps({**row, "error": error}))
         else:
-            rows = [(i.id, i.status.value, i.error or "") for i in items]
+            rows = [(i.id or "", i.status.value, _reason(i.error)) for i in items]
             print_table(("VIDEO ID", "STATUS", "ERROR"), rows, environ=environ)
         bad = any(item.status in _BAD for item in items)
         return EXIT_FAILED if bad else EXIT_OK
 
     return _run("status", args, environ, body)
+
+
+def _reason(error: StatusError | None) -> str:
+    if error is None:
+        return ""
+    return ": ".join(part for part in (error.code, error.message) if part)

@@ -5,7 +5,9 @@ Inputs are read and checked first (``_cli_inputs``), and every voice id is
 looked up; a bad one exits 2 before anything is paid for. Then the jobs run
 through one journaled batch (``_cli_run``) and the results land in
 ``OUT/results.jsonl`` (``_cli_results``). Running the same command again
-resumes; Ctrl-C prints that command and exits 130.
+resumes; Ctrl-C prints that command and exits 130 (SIGTERM: 143). A second
+run on an ``OUT`` in use, or a different command on an ``OUT`` that holds a
+journal, exits 2 before anything is sent.
 """
 
 from __future__ import annotations
@@ -28,9 +30,14 @@ from ._cli_common import (
 from ._cli_inputs import Defaults, InputError, Job, collect
 from ._cli_progress import Reporter, make_reporter
 from ._cli_results import print_outcome_notes, summary_rows
-from ._cli_run import JOURNAL_PATH, RunConfig, run_jobs
+from ._cli_run import JOURNAL_PATH, CommandMismatch, RunConfig, run_jobs
 from ._client import Client
-from .exceptions import AuthenticationError, HeyGenError, NotFoundError
+from .exceptions import (
+    AuthenticationError,
+    HeyGenError,
+    JournalBusyError,
+    NotFoundError,
+)
 
 
 __all__ = ["check_voices", "render", "resume_command"]
@@ -112,10 +119,33 @@ async def _render(
             journal = config.out / JOURNAL_PATH
             error("render", f"the journal {journal} is unusable ({exc})")
             return EXIT_FAILED
+        except JournalBusyError:
+            error(
+                "render",
+                f"--out {config.out} is in use by another run (its journal "
+                f"{config.out / JOURNAL_PATH} is locked); wait for it to finish "
+                "or choose another --out",
+            )
+            return EXIT_USAGE
+        except CommandMismatch as exc:
+            error("render", _mismatch_message(config.out, exc))
+            return EXIT_USAGE
     rows = summary_rows(report, out=config.out, download=config.download)
     reporter.summary("Summary", rows)
     print_outcome_notes(report, reporter, resume=resume)
     return report.exit_code
+
+
+def _mismatch_message(out: Path, exc: CommandMismatch) -> str:
+    shown = ", ".join(exc.inputs[:3])
+    more = f" and {len(exc.inputs) - 3} more" if len(exc.inputs) > 3 else ""
+    return (
+        f"--out {out} holds the journal of a different command: {shown}{more} "
+        "were sent with another script, voice or options. Run the same "
+        "command to resume it, or add --fresh to start a new journal (the old "
+        "one is kept aside, nothing is lost), or --retry-failed to re-send the "
+        "failed jobs with these settings (paid again; completed jobs are kept)."
+    )
 
 
 def render(
@@ -147,6 +177,8 @@ def render(
         download=args.download,
         json=args.json,
         emit=args.json or not sys.stdout.isatty(),
+        fresh=args.fresh,
+        retry_failed=args.retry_failed,
     )
     reporter = make_reporter(environ=environ, plain=args.json)
     return asyncio.run(_render(client, jobs, config, reporter, resume_command(argv)))

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ._cli_common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from ._cli_common import EXIT_FAILED, EXIT_OK
 from ._cli_progress import Reporter
 from ._outcomes import Failed
 
@@ -71,6 +72,7 @@ class RunReport:
     interrupted: bool
     elapsed: float
     requests: Mapping[str, int]
+    stop_signal: int = signal.SIGINT  # what interrupted it, if it was
 
     def count(self, status: str) -> int:
         """Jobs that ended with *status*."""
@@ -78,9 +80,13 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """130 if interrupted, 0 if every job completed (and downloaded), else 1."""
+        """
+        128 + the signal if interrupted (the shell's convention: 130 for
+        Ctrl-C, 143 for SIGTERM), 0 if every job completed (and downloaded),
+        else 1.
+        """
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return 128 + self.stop_signal
         ok = all(r.status == "completed" and r.error is None for r in self.results)
         return EXIT_OK if ok else EXIT_FAILED
 

@@ -6,9 +6,16 @@ otherwise) in ``OUT/.heygen/journal.sqlite``, so running the same command
 again re-attaches to jobs already paid for instead of submitting them twice.
 Each completed video is streamed into ``OUT`` as soon as it is known (at most
 four at once, ``.part`` files renamed only when complete); a job an earlier
-run finished but did not download is downloaded now. Ctrl-C cancels the run:
-the batch stops sending jobs, the journal keeps the rest, and the results
-file is written before returning.
+run finished but did not download is downloaded now. Ctrl-C, or the SIGTERM
+that Docker, systemd and Kubernetes send, cancels the run: the batch stops
+sending jobs, the journal keeps the rest, and the results file is written
+before returning. A second signal while that happens exits at once: every
+journal write is an atomic SQLite commit, so nothing already recorded is lost.
+
+One run at a time owns ``OUT``: the journal is locked while it runs. A journal
+is tied to what it was asked: an input it already holds with another request
+(another script, voice or option) is refused before anything is sent, unless
+the run starts a fresh journal or re-sends the failed jobs on purpose.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +51,11 @@ from ._download import download_video
 from ._jobs import JobHandle
 from ._models import Video
 from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import SQLiteStore
+from ._store import SQLiteStore, set_aside
 from .exceptions import HeyGenError
 
 
-__all__ = ["JOURNAL_PATH", "RunConfig", "run_jobs"]
+__all__ = ["JOURNAL_PATH", "CommandMismatch", "RunConfig", "run_jobs"]
 
 JOURNAL_PATH = Path(".heygen") / "journal.sqlite"
 _DOWNLOADS_AT_ONCE = 4
@@ -70,37 +79,91 @@ class RunConfig:
     json: bool = False
     emit: bool = True
     journal: bool = True
+    fresh: bool = False
+    retry_failed: bool = False
     description: str = "Rendering"
 
 
-class _Interrupt:
-    """Whether Ctrl-C asked us to stop."""
+class CommandMismatch(Exception):  # noqa: N818 (a CLI outcome, never raised to users)
+    """
+    The journal holds some inputs with other requests: another command ran.
 
-    fired = False
+    Attributes:
+        inputs: Where those inputs came from.
+    """
+
+    def __init__(self, inputs: Sequence[str]) -> None:
+        self.inputs = tuple(inputs)
+        super().__init__(f"{len(self.inputs)} inputs were journaled differently")
+
+
+_STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+_KEPT = (
+    " The journal keeps every job already sent; run the same command again to resume."
+)
+
+
+class _Interrupt:
+    """Which signal asked us to stop, if one did."""
+
+    signum: int | None = None
+
+    @property
+    def fired(self) -> bool:
+        """Whether a stop signal came."""
+        return self.signum is not None
+
+
+def _exit_now(signum: int, cleanup: Callable[[], None], note: str) -> None:
+    """A second stop signal: leave at once, without a traceback."""
+    with contextlib.suppress(Exception):
+        cleanup()
+    print(f"Interrupted again: exiting now.{note}", file=sys.stderr)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # Journal writes are atomic SQLite commits and results.jsonl is replaced
+    # atomically, so stopping mid-cleanup leaves both consistent.
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager
-def _sigint_cancels(task: asyncio.Task[None]) -> Iterator[_Interrupt]:
-    """While inside, SIGINT cancels *task* (once) instead of raising."""
+def _stop_signals(
+    task: asyncio.Task[None], *, cleanup: Callable[[], None], note: str = ""
+) -> Iterator[_Interrupt]:
+    """
+    While inside, SIGINT or SIGTERM cancels *task*; a second one exits now.
+
+    Before exiting, *cleanup* runs (e.g. stopping a live display) and *note*
+    is added to the farewell line.
+
+    After a first signal the handlers stay until the event loop closes, so a
+    second one during the rest of the shutdown still exits cleanly (with
+    ``128 + signal``) instead of raising ``KeyboardInterrupt``.
+    """
     loop = asyncio.get_running_loop()
     flag = _Interrupt()
 
-    def on_sigint() -> None:
-        if not flag.fired:
-            flag.fired = True
+    def on_signal(signum: int) -> None:
+        if flag.signum is None:
+            flag.signum = signum
             task.cancel()
+        else:
+            _exit_now(signum, cleanup, note)
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-    except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
-        installed = False  # Windows or not the main thread: Ctrl-C still stops us
-    else:
-        installed = True
+    installed = []
+    for signum in _STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, on_signal, int(signum))
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+            continue  # Windows or not the main thread: Ctrl-C still stops us
+        installed.append(signum)
     try:
         yield flag
     finally:
-        if installed:
-            loop.remove_signal_handler(signal.SIGINT)
+        if not flag.fired:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
 
 
 class _Run:
@@ -125,7 +188,9 @@ class _Run:
         self.by_tag: dict[str, list[JobHandle]] = {}
         self.settled: set[JobHandle] = set()
         self.earlier: set[JobHandle] = set()
+        self.notes: list[str] = []
         self.interrupted = False
+        self.stop_signal: int = signal.SIGINT
         self._slots = asyncio.Semaphore(_DOWNLOADS_AT_ONCE)
 
     async def run(self) -> RunReport:
@@ -133,25 +198,27 @@ class _Run:
         started = loop.time()
         out = self.config.out
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        if self.config.journal:
+        if self.config.journal and not self.config.fresh:
             self.previous = await asyncio.to_thread(previous_files, out / RESULTS_FILE)
         work = loop.create_task(self._work())
-        try:
-            with _sigint_cancels(work) as interrupt:
-                try:
-                    await work
-                except asyncio.CancelledError:
-                    if not interrupt.fired:
-                        raise
-                    self.interrupted = True
-        finally:
-            self.reporter.close()
-        results = tuple(self._result(h) for h in self._handles())
-        await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
+        note = _KEPT if self.config.journal else ""
+        with _stop_signals(work, cleanup=self.reporter.close, note=note) as interrupt:
+            try:
+                await work
+            except asyncio.CancelledError:
+                if interrupt.signum is None:
+                    raise
+                self.interrupted = True
+                self.stop_signal = interrupt.signum
+            finally:
+                self.reporter.close()
+            results = tuple(self._result(h) for h in self._handles())
+            await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
         batch = self.batch
         return RunReport(
             results=results,
             interrupted=self.interrupted,
+            stop_signal=self.stop_signal,
             elapsed=loop.time() - started,
             requests=dict(batch.stats().requests) if batch is not None else {},
         )
@@ -166,15 +233,21 @@ class _Run:
             "poll": self.config.poll,
         }
         if self.config.journal:
-            options["store"] = SQLiteStore(self.config.out / JOURNAL_PATH)
+            journal = self.config.out / JOURNAL_PATH
+            if self.config.fresh:
+                aside = await asyncio.to_thread(set_aside, journal)
+                if aside is not None:
+                    self.notes.append(f"New journal; the old one is kept as {aside}")
+            options["store"] = SQLiteStore(journal)
         async with self.client.batch(**options) as batch:
             self.batch = batch
-            for job in self.jobs:
-                self.names[batch.submit(job.request, tag=job.tag)] = job.name
+            self._submit_all(batch)
             for handle in batch.jobs:
                 self.by_tag.setdefault(repr(handle.tag), []).append(handle)
             self._name_the_rest(batch.jobs)
             self.reporter.start(len(batch.jobs), self.config.description)
+            for note in self.notes:
+                self.reporter.line(note, style="yellow")
             self._say_resumed(batch.jobs)
             ticker = asyncio.get_running_loop().create_task(self._tick(batch))
             try:
@@ -193,6 +266,41 @@ class _Run:
             finally:
                 ticker.cancel()
             self.reporter.update(self._counts(batch))
+
+    def _submit_all(self, batch: Batch) -> None:
+        """
+        Submit every input, once the journal is known to have asked the same.
+
+        Runs before the batch sends anything (no await), so a refusal costs
+        nothing. With ``retry_failed``, failed jobs are re-sent with this
+        run's request under new keys; other journaled inputs keep their job.
+        """
+        if self.config.retry_failed and (retired := batch.retry_failed()):
+            self.notes.append(
+                f"Re-sending {retired} failed jobs under new keys (paid again)"
+            )
+        journaled: dict[str, list[JobHandle]] = {}
+        for handle in batch.jobs:
+            journaled.setdefault(str(handle.tag), []).append(handle)
+        differing = [
+            job
+            for job in self.jobs
+            if (known := journaled.get(job.tag))
+            and all(handle.request != job.request for handle in known)
+        ]
+        if differing and not self.config.retry_failed:
+            raise CommandMismatch([job.where for job in differing])
+        for job in differing:
+            self.names.setdefault(journaled[job.tag][0], job.name)
+        if differing:
+            self.notes.append(
+                f"{len(differing)} inputs keep the job an earlier run made with "
+                "other settings (--fresh renders everything anew)"
+            )
+        kept = {id(job) for job in differing}
+        for job in self.jobs:
+            if id(job) not in kept:
+                self.names[batch.submit(job.request, tag=job.tag)] = job.name
 
     def _say_resumed(self, handles: Sequence[JobHandle]) -> None:
         """On a resumed journal, say what an earlier run already did."""
@@ -281,12 +389,18 @@ class _Run:
                 error=failure_reason(outcome),
             )
         if isinstance(outcome, TimedOut):
+            video_id = outcome.video_id or handle.video_id
             last = outcome.last_status.value if outcome.last_status else "unknown"
+            why = (
+                f"stopped waiting (last status: {last})"
+                if video_id
+                else "not created yet, or HeyGen's answer never came through"
+            )
             return Result(
                 input=tag,
-                video_id=outcome.video_id or handle.video_id,
+                video_id=video_id,
                 status="timed_out",
-                error=f"deadline passed (last status: {last}); run again to resume",
+                error=f"{why}; run again to resume (never paid twice)",
             )
         return Result(input=tag, video_id=handle.video_id, status="pending")
 
@@ -323,7 +437,8 @@ async def run_jobs(
     Render *jobs* through one batch, downloading as they complete.
 
     Writes ``results.jsonl`` in ``config.out`` before returning, also when
-    Ctrl-C interrupted the run (then ``interrupted`` is set).
+    Ctrl-C or SIGTERM interrupted the run (then ``interrupted`` is set and
+    ``stop_signal`` says which).
     """
     with sdk_logging(reporter.log_handler()):
         return await _Run(client, jobs, config, reporter).run()

@@ -14,9 +14,9 @@ import random
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import aiohttp
 import attrs
@@ -24,9 +24,9 @@ import attrs
 from ._base import ClientBase
 from ._batch import Batch
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
-from ._converter import photo_avatar_body
+from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
-from ._http import data_of, page_of
+from ._http import last_request_id, page_of
 from ._models import (
     Account,
     Asset,
@@ -42,12 +42,25 @@ from ._scheduler import Scheduler
 from ._store import JobStore
 from ._uploads import Payload, load
 from ._webhook_endpoints import WebhookMethods
-from .exceptions import AvatarFailedError, WaitTimeoutError
+from .exceptions import (
+    AvatarConsentRequiredError,
+    AvatarFailedError,
+    ResponseValidationError,
+    UndecodableRowsError,
+    WaitTimeoutError,
+)
 
 
 __all__ = ["Client"]
 
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.-]{1,255}")
+# An id goes into a URL path, a comma-joined query and, for downloads, a file
+# name: none of these may be able to change where it points.
+_UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f-\x9f/\\,%]")
+_MAX_ID = 255
+_T = TypeVar("_T")
+_STATUSES = "/v3/videos/statuses"
+_NOT_A_ROW = object()
 
 
 class Client(WebhookMethods, ClientBase):
@@ -70,6 +83,8 @@ class Client(WebhookMethods, ClientBase):
         session: An aiohttp session to borrow; the client never closes it.
         environ: The environment to read (``os.environ`` if omitted).
         strict: Reject unknown fields in responses (for tests and fakes).
+        limits: Caps on response bodies, JSON nesting, pages followed and
+            downloaded files (:class:`Limits`).
 
     Raises:
         ConfigurationError: No API key, or an unusable *base_url*.
@@ -132,39 +147,80 @@ class Client(WebhookMethods, ClientBase):
         throttle has already been told), so a batch can requeue the job.
         """
         body = self._converter.unstructure(request)
-        data = await self._call(
+        route = "/v3/videos"
+        created: CreatedVideo = await self._call(
             "POST",
-            "/v3/videos",
+            route,
             json=body,
             idempotency_key=_check_key(idempotency_key),
             retry_on_rate_limit=retry_on_rate_limit,
+            parse=self._parser(route, CreatedVideo),
         )
-        return self._converter.structure(data_of(data, "POST /v3/videos"), CreatedVideo)
+        return created
 
     async def get_video(self, video_id: str) -> Video:
-        """One video with its (freshly presigned) URLs or failure details."""
+        """
+        One video with its (freshly presigned) URLs or failure details.
+
+        Raises:
+            ResponseValidationError: The answer is about another video.
+        """
         route = "/v3/videos/{video_id}"
-        body = await self._call(
-            "GET", route, path={"video_id": _check_id("video_id", video_id)}
+        video_id = _check_id("video_id", video_id)
+        video: Video = await self._call(
+            "GET",
+            route,
+            path={"video_id": video_id},
+            parse=self._parser(route, Video, expect_id=video_id),
         )
-        return self._converter.structure(data_of(body, route), Video)
+        return video
 
     async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
         """
-        Where each video is, from the bulk endpoint, in the order asked.
+        Where each video is, from the bulk endpoint.
 
-        Any number of ids; they are sent 100 per request.
+        Any number of ids; they are sent 100 per request. Rows are read one
+        by one, so one odd row cannot hide the others. Rows without a
+        ``video_id`` (batch items not created yet) and rows about ids not
+        asked for are skipped.
+
+        Raises:
+            UndecodableRowsError: Some rows, or a whole response, did not
+                decode; ``.items`` still holds every row that did, and
+                ``.video_ids`` the videos to ask :meth:`get_video` about.
         """
         ids = [_check_id("video_id", video_id) for video_id in video_ids]
-        route = "/v3/videos/statuses"
-        items: list[StatusItem] = []
+        rows = _StatusRows(self._converter)
         for start in range(0, len(ids), MAX_STATUS_IDS):
-            params: dict[str, str | int] = {
-                "video_ids": ",".join(ids[start : start + MAX_STATUS_IDS])
-            }
-            async for item in self._pages(route, params, StatusItem):
-                items.append(item)
-        return items
+            await self._read_statuses(ids[start : start + MAX_STATUS_IDS], rows)
+        return rows.result()
+
+    async def _read_statuses(self, ids: list[str], rows: _StatusRows) -> None:
+        """Read every page about up to 100 *ids* into *rows*."""
+        asked = set(ids)
+        params: dict[str, str | int] = {"video_ids": ",".join(ids)}
+        tokens: set[str] = set()
+        field = "$.next_token"  # endless pages: give up on the rest
+        for _ in range(len(ids) + 1):
+            body: Any = None
+            try:
+                body = await self._call("GET", _STATUSES, params=params)
+                page, token = page_of(body, f"GET {_STATUSES}")
+            except ResponseValidationError:
+                # Not JSON, not an object, or no list of rows: nothing to read.
+                field = "$.data" if isinstance(body, dict) else "$"
+                break
+            request_id = last_request_id()
+            for row in page:
+                rows.add(row, asked, request_id)
+            if token is None or asked <= rows.answered:
+                return
+            if token in tokens:
+                break  # a loop: the rest will never come
+            tokens.add(token)
+            params = {**params, "token": token}
+        unread = [i for i in ids if i not in rows.answered]
+        rows.problem([field], last_request_id(), unread)
 
     async def delete_video(self, video_id: str) -> None:
         """Delete a video (``DELETE /v3/videos/{video_id}``)."""
@@ -226,10 +282,14 @@ class Client(WebhookMethods, ClientBase):
             return data
 
         route = "/v3/assets"
-        body = await self._call(
-            "POST", route, form=form, idempotency_key=uuid.uuid4().hex
+        asset: Asset = await self._call(
+            "POST",
+            route,
+            form=form,
+            idempotency_key=uuid.uuid4().hex,
+            parse=self._parser(route, Asset),
         )
-        return self._converter.structure(data_of(body, route), Asset)
+        return asset
 
     async def _upload_payload_id(self, payload: Payload) -> str:
         return (await self._upload(payload)).id
@@ -237,10 +297,14 @@ class Client(WebhookMethods, ClientBase):
     async def get_asset(self, asset_id: str) -> Asset:
         """An uploaded asset's details."""
         route = "/v3/assets/{asset_id}"
-        body = await self._call(
-            "GET", route, path={"asset_id": _check_id("asset_id", asset_id)}
+        asset_id = _check_id("asset_id", asset_id)
+        asset: Asset = await self._call(
+            "GET",
+            route,
+            path={"asset_id": asset_id},
+            parse=self._parser(route, Asset, expect_id=asset_id),
         )
-        return self._converter.structure(data_of(body, route), Asset)
+        return asset
 
     # -- voices -----------------------------------------------------------
 
@@ -272,10 +336,14 @@ class Client(WebhookMethods, ClientBase):
     async def get_voice(self, voice_id: str) -> Voice:
         """One voice's details."""
         route = "/v3/voices/{voice_id}"
-        body = await self._call(
-            "GET", route, path={"voice_id": _check_id("voice_id", voice_id)}
+        voice_id = _check_id("voice_id", voice_id)
+        voice: Voice = await self._call(
+            "GET",
+            route,
+            path={"voice_id": voice_id},
+            parse=self._parser(route, Voice, expect_id=voice_id),
         )
-        return self._converter.structure(data_of(body, route), Voice)
+        return voice
 
     # -- photo avatars ----------------------------------------------------
 
@@ -293,6 +361,11 @@ class Client(WebhookMethods, ClientBase):
         Pass exactly one of *image_url*, *image_asset_id* or *image_path*
         (uploaded first). Training is asynchronous: see
         :meth:`wait_for_avatar`. The look's id is a video ``avatar_id``.
+
+        HeyGen may answer with ``avatar_group`` or ``avatar_item`` set to
+        ``null``; the avatar was still created, so this returns what came
+        (``.group`` or ``.look`` is ``None``) instead of raising and losing
+        the ids that did arrive.
         """
         sources = {
             "image_url": image_url,
@@ -316,18 +389,26 @@ class Client(WebhookMethods, ClientBase):
             name=name, image_url=image_url, image_asset_id=image_asset_id
         )
         route = "/v3/avatars"
-        data = await self._call(
-            "POST", route, json=body, idempotency_key=uuid.uuid4().hex
+        avatar: PhotoAvatar = await self._call(
+            "POST",
+            route,
+            json=body,
+            idempotency_key=uuid.uuid4().hex,
+            parse=self._parser(route, PhotoAvatar),
         )
-        return self._converter.structure(data_of(data, route), PhotoAvatar)
+        return avatar
 
     async def get_avatar_look(self, look_id: str) -> AvatarLook:
         """One photo-avatar look, trained or still training."""
         route = "/v3/avatars/looks/{look_id}"
-        body = await self._call(
-            "GET", route, path={"look_id": _check_id("look_id", look_id)}
+        look_id = _check_id("look_id", look_id)
+        look: AvatarLook = await self._call(
+            "GET",
+            route,
+            path={"look_id": look_id},
+            parse=self._parser(route, AvatarLook, expect_id=look_id),
         )
-        return self._converter.structure(data_of(body, route), AvatarLook)
+        return look
 
     async def wait_for_avatar(
         self,
@@ -342,7 +423,10 @@ class Client(WebhookMethods, ClientBase):
         Polls at once, then with *poll*'s cadence (the client's by default).
 
         Raises:
-            AvatarFailedError: Training failed.
+            AvatarFailedError: Training failed; ``.look.error`` says why.
+            AvatarConsentRequiredError: The look waits for consent
+                (``POST /v3/avatars/{group_id}/consent``); give it, then
+                wait again.
             WaitTimeoutError: *deadline* seconds passed first; the look may
                 still finish, so wait again.
         """
@@ -355,6 +439,8 @@ class Client(WebhookMethods, ClientBase):
                 return look
             if look.is_failed:
                 raise AvatarFailedError(look)
+            if look.needs_consent:
+                raise AvatarConsentRequiredError(look)
             wait = interval * random.uniform(1 - policy.jitter, 1 + policy.jitter)
             interval = min(interval * policy.multiplier, policy.interval_max)
             if deadline is not None:
@@ -369,8 +455,10 @@ class Client(WebhookMethods, ClientBase):
     async def get_me(self) -> Account:
         """The account behind the API key; a cheap way to check the key."""
         route = "/v3/users/me"
-        body = await self._call("GET", route)
-        return self._converter.structure(data_of(body, route), Account)
+        account: Account = await self._call(
+            "GET", route, parse=self._parser(route, Account)
+        )
+        return account
 
     async def request(
         self,
@@ -505,20 +593,62 @@ class Client(WebhookMethods, ClientBase):
 
     # -- helpers ----------------------------------------------------------
 
+    def _parser(
+        self, route: str, cls: type[_T], *, expect_id: str | None = None
+    ) -> Callable[[Any], _T]:
+        """
+        Structure a single-resource body inside the HTTP retry loop.
+
+        There a keyed POST can replay an answer it could not read, and any
+        error names the request id. With *expect_id*, an answer about another
+        resource is refused: a server must not swap what we asked for.
+        """
+
+        def parse(body: Any) -> _T:
+            item = self._converter.decode(body, cls)
+            if expect_id is not None and getattr(item, "id", None) != expect_id:
+                msg = f"asked for {expect_id!r}, got {getattr(item, 'id', None)!r}"
+                raise ResponseValidationError(msg)
+            return item
+
+        return parse
+
     async def _pages(
-        self, route: str, params: dict[str, str | int], cls: type[Any]
+        self,
+        route: str,
+        params: dict[str, str | int],
+        cls: type[Any],
+        *,
+        max_pages: int | None = None,
     ) -> AsyncIterator[Any]:
+        """
+        Follow a listing's pages, refusing one that never ends.
+
+        Stops with :class:`ResponseValidationError` when ``next_token``
+        repeats or after *max_pages* (at most ``Limits.max_pages``) pages.
+        """
+        limit = self._limits.max_pages
+        if max_pages is not None:
+            limit = min(limit, max_pages)
         token: str | None = None
-        while True:
+        seen: set[str] = set()
+        for _ in range(limit):
             query = dict(params)
             if token is not None:
                 query["token"] = token
             body = await self._call("GET", route, params=query)
             items, token = page_of(body, route)
-            for item in self._converter.structure(items, list[cls]):  # type: ignore[valid-type]
+            rows = self._converter.structure(items, list[cls], route=f"GET {route}")  # type: ignore[valid-type]
+            for item in rows:
                 yield item
             if token is None:
                 return
+            if token in seen:
+                msg = f"GET {route} returned a next_token it had returned before"
+                raise ResponseValidationError(msg, route=f"GET {route}")
+            seen.add(token)
+        msg = f"GET {route} still had more after {limit} pages"
+        raise ResponseValidationError(msg, route=f"GET {route}")
 
     async def download_video(
         self, video: Video | str, dest: str | os.PathLike[str]
@@ -536,7 +666,63 @@ class Client(WebhookMethods, ClientBase):
             ValueError: The video is not completed.
             PermissionDeniedError: The URL is still refused after refreshing.
         """
+        if isinstance(video, str):
+            _check_id("video_id", video)
         return await _download_video(self, video, Path(dest))
+
+
+class _StatusRows:
+    """What the bulk status pages said, read row by row. Strictly private."""
+
+    def __init__(self, converter: WireConverter) -> None:
+        self._converter = converter
+        self.items: list[StatusItem] = []
+        self.answered: set[str] = set()
+        self.bad_ids: list[str] = []
+        self.fields: list[str] = []
+        self.request_id: str | None = None
+
+    def add(self, row: Any, asked: set[str], request_id: str | None) -> None:
+        """Decode one row; a row we cannot read becomes a problem, not a crash."""
+        video_id = row.get("video_id") if isinstance(row, dict) else _NOT_A_ROW
+        if video_id is None:
+            return  # a batch item whose video does not exist yet
+        if not isinstance(video_id, str):
+            field = "$.data[]" if video_id is _NOT_A_ROW else "$.data[].video_id"
+            self.problem([field], request_id, [])
+            return
+        if video_id not in asked or video_id in self.answered:
+            return  # not ours, or a repeat
+        self.answered.add(video_id)
+        try:
+            item = self._converter.structure(row, StatusItem)
+        except ResponseValidationError as exc:
+            fields = error_fields(exc, cl=StatusItem, path="$.data[]")
+            self.problem(fields, request_id, [video_id])
+        else:
+            self.items.append(item)
+
+    def problem(
+        self, fields: list[str], request_id: str | None, video_ids: list[str]
+    ) -> None:
+        """Note fields that did not decode and the videos left unread."""
+        if not self.fields:
+            self.request_id = request_id
+        self.fields.extend(f for f in fields if f not in self.fields)
+        self.bad_ids.extend(video_ids)
+        self.answered.update(video_ids)
+
+    def result(self) -> list[StatusItem]:
+        """The decoded rows, or an error carrying them when some were not."""
+        if not self.fields:
+            return self.items
+        raise UndecodableRowsError(
+            route=f"GET {_STATUSES}",
+            fields=self.fields,
+            request_id=self.request_id,
+            items=self.items,
+            video_ids=self.bad_ids,
+        )
 
 
 def _check_key(key: str) -> str:
@@ -549,9 +735,16 @@ def _check_key(key: str) -> str:
     return key
 
 
-def _check_id(name: str, value: str) -> str:
-    if not value.strip():
+def _check_id(name: str, value: object) -> str:
+    """*value*, if it is one safe path segment; ``ValueError`` before any request."""
+    if not isinstance(value, str) or not value.strip():
         msg = f"{name} must be a non-empty string; got {value!r}"
+        raise ValueError(msg)
+    if len(value) > _MAX_ID or value in (".", "..") or _UNSAFE_ID.search(value):
+        msg = (
+            f"{name} must be one id of at most {_MAX_ID} characters without "
+            f"whitespace, control characters, '/', '\\', ',' or '%'; got {value!r}"
+        )
         raise ValueError(msg)
     return value
 

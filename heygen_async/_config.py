@@ -8,6 +8,7 @@ use :func:`attrs.evolve` to derive a variation.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import attrs
 
@@ -18,6 +19,7 @@ API_BASE_ENV = "HEYGEN_API_BASE"
 MAX_SCRIPT_CHARS = 5_000
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_STATUS_IDS = 100
+MiB = 1024 * 1024
 
 
 class Default(enum.Enum):
@@ -33,6 +35,14 @@ _DEFAULT_WAIT_DEADLINE: float | None = 1200.0  # 20 min, as the official CLI
 def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
     if value < 0:
         msg = f"{attribute.name} must be >= 0, got {value!r}"
+        raise ValueError(msg)
+
+
+def _optional_count(
+    _inst: object, attribute: attrs.Attribute[Any], value: int | None
+) -> None:
+    if value is not None and value < 1:
+        msg = f"{attribute.name} must be >= 1 or None, got {value!r}"
         raise ValueError(msg)
 
 
@@ -61,6 +71,13 @@ class RetryPolicy:
             for: the :class:`~heygen_async.RateLimitError` is raised instead.
         deadline: Give up retrying once this much time has passed since the
             first try.
+        in_progress_patience: How long a keyed POST waits out ``409
+            request_in_progress`` (our earlier try is still running on the
+            server), with jittered backoff. These waits spend neither
+            *attempts* nor the client's retry budget: giving up early would
+            leave a paid job unreported. After that a
+            :class:`~heygen_async.ConflictError` with ``outcome_unknown`` set
+            is raised.
     """
 
     attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
@@ -69,6 +86,32 @@ class RetryPolicy:
     jitter: bool = True
     retry_after_max: float = attrs.field(default=60.0, validator=_positive)
     deadline: float | None = attrs.field(default=None, validator=_optional_positive)
+    in_progress_patience: float = attrs.field(default=120.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class Limits:
+    """
+    Caps on what a server may make the client read, so a hostile or broken
+    answer costs a typed error instead of memory, recursion or time.
+
+    Attributes:
+        max_body_bytes: Largest API response body read; a bigger 2xx is a
+            :class:`~heygen_async.ResponseValidationError`.
+        max_json_depth: Deepest nesting of arrays and objects accepted in an
+            API response body.
+        max_pages: Most pages one listing follows before it gives up with a
+            :class:`~heygen_async.ResponseValidationError`.
+        max_download_bytes: Largest video file :meth:`Client.download_video`
+            saves; ``None`` for no cap.
+    """
+
+    max_body_bytes: int = attrs.field(default=8 * MiB, validator=attrs.validators.ge(1))
+    max_json_depth: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    max_pages: int = attrs.field(default=10_000, validator=attrs.validators.ge(1))
+    max_download_bytes: int | None = attrs.field(
+        default=2048 * MiB, validator=_optional_count
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -14,6 +14,7 @@ deploy must not break an installed SDK.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +25,15 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
+from ._http import last_request_id
 from ._models import (
     Asset,
+    AutoReload,
+    AvatarError,
     Background,
     CreatedVideo,
     PhotoAvatar,
+    StatusError,
     StatusItem,
     VideoRequest,
     VideoStatus,
@@ -40,6 +45,7 @@ from .exceptions import ResponseValidationError
 
 __all__ = [
     "WireConverter",
+    "error_fields",
     "make_converter",
     "make_record_converter",
     "photo_avatar_body",
@@ -47,6 +53,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger("heygen_async")
 
 # Python field name -> wire key, per class. Everything not listed is the same
 # on both sides.
@@ -75,19 +83,59 @@ class WireConverter(cattrs.Converter):
         super().__init__(forbid_extra_keys=strict)
         self.strict = strict
 
-    def structure(self, obj: Any, cl: type[T]) -> T:
-        """Structure *obj* into *cl*, raising ResponseValidationError on failure."""
+    def structure(self, obj: Any, cl: type[T], *, route: str | None = None) -> T:
+        """
+        Structure *obj* into *cl*, raising ResponseValidationError on failure.
+
+        With *route* (the request that answered), *obj* is the ``data``
+        member of its body, and the error names the route, the fields that
+        did not fit (``$.data.status``) and the response's request id.
+        """
+        path = "$" if route is None else "$.data"
+        return self._structure_at(obj, cl, path=path, route=route)
+
+    def decode(self, body: Any, cl: type[T], *, route: str | None = None) -> T:
+        """
+        The ``data`` member of a response *body*, structured into *cl*.
+
+        HeyGen always wraps a resource in ``{"data": ...}``; a body without
+        it is a :class:`~heygen_async.ResponseValidationError` like any
+        other shape the SDK cannot read. Field paths start at ``$.data``;
+        without *route* the HTTP layer adds the route and request id.
+        """
+        if not isinstance(body, Mapping) or "data" not in body:
+            raise _invalid("returned no 'data' envelope", route, ["$.data"])
+        return self._structure_at(body["data"], cl, path="$.data", route=route)
+
+    def _structure_at(
+        self, obj: Any, cl: type[T], *, path: str, route: str | None
+    ) -> T:
+        name = getattr(cl, "__name__", str(cl))
         if attrs.has(cl) and not isinstance(obj, Mapping):
-            msg = f"expected a JSON object for {cl.__name__}, got {type(obj).__name__}"
-            raise ResponseValidationError(msg)
+            msg = f"expected a JSON object for {name}, got {type(obj).__name__}"
+            raise _invalid(msg, route, [path])
         try:
             return super().structure(obj, cl)
         except Exception as exc:
             details = "; ".join(
-                cattrs.transform_error(exc, path="$", format_exception=_describe)
+                cattrs.transform_error(exc, path=path, format_exception=_describe)
             )
-            msg = f"unexpected {cl.__name__} in response: {details}"
-            raise ResponseValidationError(msg) from exc
+            msg = f"unexpected {name} in response: {details}"
+            raise _invalid(msg, route, error_fields(exc, cl=cl, path=path)) from exc
+
+
+def _invalid(
+    message: str, route: str | None, fields: Sequence[str]
+) -> ResponseValidationError:
+    if route is None:
+        return ResponseValidationError(message, fields=fields)
+    request_id = last_request_id()
+    message = f"{route}: {message}"
+    if request_id is not None:
+        message += f" (request_id={request_id})"
+    return ResponseValidationError(
+        message, route=route, fields=fields, request_id=request_id
+    )
 
 
 def _describe(exc: BaseException, type_: type | None) -> str:
@@ -106,10 +154,15 @@ def make_converter(*, strict: bool = False) -> WireConverter:
     """
     conv = WireConverter(strict=strict)
     _register_scalars(conv)
-    conv.register_structure_hook(VideoStatus, lambda value, _: VideoStatus(value))
+    conv.register_structure_hook(VideoStatus, _structure_status)
     conv.register_unstructure_hook(VideoStatus, lambda status: status.value)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    if not strict:
+        conv.register_structure_hook(datetime | None, _structure_lenient_datetime)
+    conv.register_structure_hook(AutoReload, _structure_auto_reload(conv))
+    conv.register_structure_hook(StatusError, _error_detail(StatusError))
+    conv.register_structure_hook(AvatarError, _error_detail(AvatarError))
     conv.register_unstructure_hook(VideoRequest, _unstructure_video_request(conv))
     conv.register_structure_hook_factory(
         attrs.has, lambda cl: _structure_fn(conv, cl, strict=strict)
@@ -170,10 +223,8 @@ def _structure_fn(
 
     def structure_asset(value: Any, type_: Any) -> Any:
         if isinstance(value, Mapping) and _UPLOAD_ASSET_ID in value:
-            value = dict(value)
-            if "id" in value:
-                msg = "an asset carries both 'id' and 'asset_id'"
-                raise ValueError(msg)
+            # The upload's documented ``asset_id`` wins over any other ``id``.
+            value = {k: v for k, v in value.items() if k != "id"}
             value["id"] = value.pop(_UPLOAD_ASSET_ID)
         return fn(value, type_)
 
@@ -302,6 +353,72 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     raise TypeError(msg)
 
 
+def _structure_status(value: Any, _: Any) -> VideoStatus:
+    # An unknown string is a new status (in progress); a non-string is drift.
+    if not isinstance(value, str):
+        msg = f"expected a status string, got {type(value).__name__}"
+        raise TypeError(msg)
+    return VideoStatus(value)
+
+
+def _structure_lenient_datetime(value: Any, _: Any) -> datetime | None:
+    """
+    A timestamp, or ``None`` when HeyGen sends one we cannot read.
+
+    A timestamp is never worth failing a response over (an ISO field may
+    carry any string; an integer may be out of range).
+    """
+    if value is None:
+        return None
+    try:
+        return _structure_datetime(value, datetime)
+    except (TypeError, ValueError, OverflowError, OSError):
+        log.info("heygen.unreadable_timestamp value=%r", value)
+        return None
+
+
+def _structure_auto_reload(
+    conv: WireConverter,
+) -> Callable[[Any, Any], AutoReload]:
+    """The schema's object, or the bare flag older responses sent."""
+    fn = make_dict_structure_fn(AutoReload, conv, _cattrs_forbid_extra_keys=conv.strict)
+
+    def structure(value: Any, type_: Any) -> AutoReload:
+        if isinstance(value, bool):
+            return AutoReload(enabled=value)
+        return fn(value, type_)
+
+    return structure
+
+
+_E = TypeVar("_E", StatusError, AvatarError)
+
+
+def _error_detail(cl: type[_E]) -> Callable[[Any, Any], _E]:
+    """
+    Decode failure details from any shape: HeyGen's schema leaves the object
+    open, and older responses sent a bare message string.
+    """
+
+    def structure(value: Any, _: Any) -> _E:
+        if isinstance(value, str):
+            return cl(message=value)
+        if not isinstance(value, Mapping):
+            msg = f"expected an object, got {type(value).__name__}"
+            raise TypeError(msg)
+        return cl(code=_text(value.get("code")), message=_text(value.get("message")))
+
+    return structure
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _unstructure_datetime(value: datetime) -> int | float:
     stamp = value.timestamp()
     return int(stamp) if value.microsecond == 0 else stamp
@@ -323,3 +440,31 @@ def make_record_converter() -> cattrs.Converter:
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, _unstructure_datetime)
     return conv
+
+
+def error_fields(
+    error: BaseException, *, cl: type | None = None, path: str = "$"
+) -> list[str]:
+    """
+    The paths of the fields a structuring *error* is about, e.g. ``$.status``.
+
+    *path* says where the value of class *cl* sat in the body (``$.data[]``
+    for a list's rows), so a drift report names the field as HeyGen spells it.
+    """
+    cause: BaseException | None = error
+    while isinstance(cause, ResponseValidationError):  # to what cattrs raised
+        cause = cause.__cause__
+    if cause is None:
+        return [path]
+    messages = cattrs.transform_error(
+        cause, path=path, format_exception=lambda _exc, _type: ""
+    )
+    renames = _RENAMES.get(cl, {}) if cl is not None else {}
+    fields = []
+    for message in messages:
+        field = message.rpartition(" @ ")[2]
+        name, dot, rest = field.removeprefix(path + ".").partition(".")
+        if field.startswith(path + ".") and name in renames:
+            field = f"{path}.{renames[name]}{dot}{rest}"
+        fields.append(field)
+    return list(dict.fromkeys(fields)) or [path]

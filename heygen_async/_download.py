@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from .exceptions import (
     APIError,
     NotFoundError,
     PermissionDeniedError,
+    ResponseValidationError,
     ServerError,
     TransportError,
 )
@@ -46,6 +48,7 @@ _CHUNK = 256 * 1024
 _MAX_REFRESHES = 3
 _EXPIRED = frozenset({403, 404, 410})
 _AUTH_HEADERS = ("x-api-key", "authorization")
+_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
 
 
 async def download_video(
@@ -60,77 +63,46 @@ async def download_video(
 
     *video_or_id* is a :class:`Video` (its URL is used, and refreshed if it
     has expired) or a video id (fetched first). If *dest* is an existing
-    directory the file is named after the video id. Parent directories are
-    created. Transport errors and 5xx are retried with the client's retry
-    policy.
+    directory the file is named after the id the caller gave, never after
+    anything the server sent, and that id must be a plain file name.
+    Parent directories are created. Transport errors and 5xx are retried
+    with the client's retry policy. A file over ``Limits.max_download_bytes``
+    is refused.
 
     Raises:
-        ValueError: The video is not completed, or has no ``video_url``.
+        ValueError: The video is not completed, or has no ``video_url``; or
+            *dest* is a directory and the id is not a safe file name (before
+            any request).
+        ResponseValidationError: The file is larger than the client's
+            ``Limits.max_download_bytes``.
         PermissionDeniedError: The URL was still refused (403) after
             fetching fresh ones (``code="download_url_expired"``).
         NotFoundError: The same with 404, or the video no longer exists.
         TransportError: The connection failed or the body was truncated.
     """
+    video_id = video_or_id if isinstance(video_or_id, str) else video_or_id.id
+    into_folder = await asyncio.to_thread(dest.is_dir)
+    if into_folder:
+        _check_file_name(video_id)
     video = (
-        await client.get_video(video_or_id)
+        await client.get_video(video_id)
         if isinstance(video_or_id, str)
         else video_or_id
     )
     url = _url_of(video)
-    if await asyncio.to_thread(dest.is_dir):
-        dest = dest / f"{video.id}{_suffix(url)}"
+    if into_folder:
+        dest = dest / f"{video_id}{_suffix(url)}"
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     http = session or client._session()
     own_session = _sends_key(http)
     if own_session:  # a borrowed session that adds the key to every request
         http = aiohttp.ClientSession()
-    timeouts = client.timeouts
-    limits = aiohttp.ClientTimeout(
-        total=None, connect=timeouts.connect, sock_read=timeouts.read
-    )
-    waits = _backoff.waits(client.retry)
-    attempt = refreshes = 0
     try:
-        while True:
-            attempt += 1
-            try:
-                status = await _fetch(http, url, part, limits)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error: Exception = TransportError(
-                    f"downloading video {video.id} failed: {type(exc).__name__}: {exc}"
-                )
-                error.__cause__ = exc
-            else:
-                if status is None:
-                    await asyncio.to_thread(_commit, part, dest)
-                    log.debug("heygen.download_done video_id=%s", video.id)
-                    return dest
-                if status in _EXPIRED and refreshes < _MAX_REFRESHES:
-                    refreshes += 1
-                    log.info(
-                        "heygen.download_url_expired video_id=%s status=%d refresh=%d",
-                        video.id,
-                        status,
-                        refreshes,
-                    )
-                    video = await client.get_video(video.id)
-                    url = _url_of(video)
-                    continue
-                error = _http_error(video.id, status)
-                if not isinstance(error, ServerError) and status != 429:
-                    raise error
-            if attempt >= client.retry.attempts:
-                raise error
-            wait = next(waits)
-            log.warning(
-                "heygen.download_retry video_id=%s attempt=%d wait=%.2f reason=%s",
-                video.id,
-                attempt,
-                wait,
-                error,
-            )
-            await asyncio.sleep(wait)
+        await _fetch_retrying(client, http, video_id, url, part)
+        await asyncio.to_thread(_commit, part, dest)
+        log.debug("heygen.download_done video_id=%s", video_id)
+        return dest
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(part)  # sync on purpose: we may be cancelled
@@ -138,6 +110,55 @@ async def download_video(
     finally:
         if own_session:
             await http.close()
+
+
+async def _fetch_retrying(
+    client: Client, http: aiohttp.ClientSession, video_id: str, url: str, part: Path
+) -> None:
+    """Fill *part*, refreshing an expired URL and retrying transient failures."""
+    timeouts = client.timeouts
+    limits = aiohttp.ClientTimeout(
+        total=None, connect=timeouts.connect, sock_read=timeouts.read
+    )
+    cap = client.limits.max_download_bytes
+    waits = _backoff.waits(client.retry)
+    attempt = refreshes = 0
+    while True:
+        attempt += 1
+        try:
+            status = await _fetch(http, url, part, limits, cap=cap)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error: Exception = TransportError(
+                f"downloading video {video_id} failed: {type(exc).__name__}: {exc}"
+            )
+            error.__cause__ = exc
+        else:
+            if status is None:
+                return
+            if status in _EXPIRED and refreshes < _MAX_REFRESHES:
+                refreshes += 1
+                log.info(
+                    "heygen.download_url_expired video_id=%s status=%d refresh=%d",
+                    video_id,
+                    status,
+                    refreshes,
+                )
+                url = _url_of(await client.get_video(video_id))
+                continue
+            error = _http_error(video_id, status)
+            if not isinstance(error, ServerError) and status != 429:
+                raise error
+        if attempt >= client.retry.attempts:
+            raise error
+        wait = next(waits)
+        log.warning(
+            "heygen.download_retry video_id=%s attempt=%d wait=%.2f reason=%s",
+            video_id,
+            attempt,
+            wait,
+            error,
+        )
+        await asyncio.sleep(wait)
 
 
 def _url_of(video: Video) -> str:
@@ -168,18 +189,24 @@ async def _fetch(
     url: str,
     part: Path,
     limits: aiohttp.ClientTimeout,
+    *,
+    cap: int | None,
 ) -> int | None:
     """Stream *url* into *part*; ``None`` on success, else the HTTP status."""
     async with session.get(url, timeout=limits) as response:
         if response.status != 200:
             return response.status
         expected = response.content_length
+        if cap is not None and expected is not None and expected > cap:
+            raise _too_large(cap)
         file = await asyncio.to_thread(part.open, "wb")
         written = 0
         try:
             async for chunk in response.content.iter_chunked(_CHUNK):
-                await asyncio.to_thread(file.write, chunk)
                 written += len(chunk)
+                if cap is not None and written > cap:
+                    raise _too_large(cap)
+                await asyncio.to_thread(file.write, chunk)
             await asyncio.to_thread(_sync, file)
         finally:
             file.close()
@@ -188,6 +215,22 @@ async def _fetch(
         msg = f"download truncated: got {written} of {expected} bytes"
         raise aiohttp.ClientPayloadError(msg)
     return None
+
+
+def _too_large(cap: int) -> ResponseValidationError:
+    msg = f"the video file is larger than max_download_bytes={cap}"
+    return ResponseValidationError(msg, route="GET video_url", status=200)
+
+
+def _check_file_name(video_id: str) -> None:
+    """Refuse an id that could name anything but one plain file in a folder."""
+    if not _FILE_NAME.fullmatch(video_id):
+        msg = (
+            "to save into a folder, the video id must be a plain file name "
+            f"(letters, digits, '_', '-', '.'; not starting with '.'); got "
+            f"{video_id!r}: pass a file path as dest instead"
+        )
+        raise ValueError(msg)
 
 
 def _sync(file: IO[bytes]) -> None:

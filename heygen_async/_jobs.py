@@ -71,9 +71,11 @@ class JobHandle:
 
     __slots__ = (
         "_future",
+        "_maybe_sent",
         "_recorded",
         "_resolved",
         "_stage",
+        "_unknown",
         "key",
         "last_status",
         "request",
@@ -95,7 +97,13 @@ class JobHandle:
         self.video_id: str | None = None
         self.last_status: VideoStatus | None = None
         self._future = future
-        self._stage = Stage.QUEUED
+        # None until the batch first counts it in a stage.
+        self._stage: Stage | None = None
+        # How many creates in a row ended without a definite answer, and
+        # whether a create may have reached HeyGen (then only HeyGen's own
+        # answer to the same key, never a local refusal, may end the job).
+        self._unknown = 0
+        self._maybe_sent = False
         # The request as it will be sent (an uploaded image's asset id in
         # place of its path), and the journal write that must land first.
         self._resolved: VideoRequest | None = None
@@ -104,7 +112,7 @@ class JobHandle:
     def __repr__(self) -> str:
         return (
             f"<heygen_async.JobHandle tag={self.tag!r} video_id={self.video_id!r} "
-            f"stage={self._stage.value}>"
+            f"stage={self._stage.value if self._stage else 'new'}>"
         )
 
     def done(self) -> bool:

@@ -6,6 +6,11 @@ the tag and how many identical submissions came before it in this run. The
 same command run again on the same journal therefore mints the same keys, so
 even a job whose journal write was lost in a crash is replayed by HeyGen, not
 paid for twice. A fresh journal has a fresh run id, so a new run renders anew.
+
+A create whose answer never arrived or could not be read may have made (and
+billed) a job, so it is never written down as failed: the job stays pending
+and is asked for again with the same key, which HeyGen answers with the job
+it made, or makes it then.
 """
 
 from __future__ import annotations
@@ -15,13 +20,40 @@ import json
 from typing import Any
 
 from . import exceptions
-from ._converter import make_record_converter
+from ._converter import error_fields, make_record_converter
 from ._models import Video, VideoRequest, VideoStatus
 from ._outcomes import Completed, Failed, Outcome, TimedOut
 from ._store import JobRecord
 
 
 _RECORDS = make_record_converter()
+
+# Errors after which a create may have happened: names as journaled, for
+# journals written before such jobs were kept pending.
+_UNKNOWN_TYPES = frozenset(
+    {"ResponseValidationError", "TransportError", "RequestTimeoutError", "ServerError"}
+)
+_IN_PROGRESS = "request_in_progress"
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """
+    Whether a create that raised *error* may still have made the job.
+
+    True when the error says so, and for every error that gives no definite
+    answer (no response, a 5xx, an unreadable 2xx, a 409 for a request still
+    in progress), whatever the error says.
+    """
+    if getattr(error, "outcome_unknown", False):
+        return True
+    if isinstance(
+        error,
+        exceptions.TransportError
+        | exceptions.ServerError
+        | exceptions.ResponseValidationError,
+    ):
+        return True
+    return isinstance(error, exceptions.ConflictError) and error.code == _IN_PROGRESS
 
 
 def request_record(request: VideoRequest) -> dict[str, Any]:
@@ -31,8 +63,18 @@ def request_record(request: VideoRequest) -> dict[str, Any]:
 
 
 def structure_request(record: Any) -> VideoRequest:
-    """Rebuild a journaled request (validating it again)."""
-    return _RECORDS.structure(record, VideoRequest)
+    """
+    Rebuild a journaled request (validating it again).
+
+    Raises:
+        ValueError: The journal holds a request this version cannot read.
+    """
+    try:
+        return _RECORDS.structure(record, VideoRequest)
+    except Exception as exc:  # cattrs raises many kinds
+        fields = ", ".join(error_fields(exc, path="request"))
+        msg = f"the journal holds a request this version cannot read ({fields})"
+        raise ValueError(msg) from exc
 
 
 def identity(record: dict[str, Any], tag: Any, *, durable: bool) -> str:
@@ -59,6 +101,12 @@ def identity(record: dict[str, Any], tag: Any, *, durable: bool) -> str:
 def job_key(run_id: str, ident: str, occurrence: int) -> str:
     """The job's Idempotency-Key: stable across runs of the same journal."""
     digest = hashlib.sha256(f"{run_id}\n{occurrence}\n{ident}".encode()).hexdigest()
+    return f"hg-{digest[:40]}"
+
+
+def retry_key(key: str) -> str:
+    """The key a retired (failed, re-sent on purpose) job's successor uses."""
+    digest = hashlib.sha256(f"retry\n{key}".encode()).hexdigest()
     return f"hg-{digest[:40]}"
 
 
@@ -94,7 +142,9 @@ def recorded_outcome(record: JobRecord, request: VideoRequest) -> Outcome | None
     The final outcome the journal holds, or ``None`` if the job must go on.
 
     A timed-out job is not final: its render may have finished since, so a
-    resumed batch polls it (or sends it, if it never was) again.
+    resumed batch polls it (or sends it, if it never was) again. Nor is a
+    refusal whose create may have happened after all (an older journal wrote
+    those as failed): it is sent again with the same key.
     """
     detail = record.detail or {}
     if record.outcome == "completed":
@@ -106,7 +156,17 @@ def recorded_outcome(record: JobRecord, request: VideoRequest) -> Outcome | None
         video = _RECORDS.structure(detail["video"], Video)
         error: Exception = exceptions.VideoFailedError(video)
         return Failed(error=error, video=video, tag=record.tag, request=request)
+    if record.video_id is None and _unknown_detail(detail["error"]):
+        return None
     return Failed(error=_error(detail["error"]), tag=record.tag, request=request)
+
+
+def _unknown_detail(detail: dict[str, Any]) -> bool:
+    """Whether a journaled refusal left the create's outcome unknown."""
+    kind = detail.get("type")
+    return kind in _UNKNOWN_TYPES or (
+        kind == "ConflictError" and detail.get("code") == _IN_PROGRESS
+    )
 
 
 def recorded_status(record: JobRecord) -> VideoStatus | None:

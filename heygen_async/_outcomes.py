@@ -55,10 +55,14 @@ class Failed:
 @attrs.frozen(kw_only=True)
 class TimedOut:
     """
-    Our deadline passed first; the render may still finish.
+    Our deadline passed first, or we stopped short of an answer; the render
+    may still finish.
 
-    Resume with ``client.wait_for_video(video_id)``. *video_id* is ``None``
-    when the deadline passed before the job was even submitted.
+    Resume with ``client.wait_for_video(video_id)``, or by running the batch
+    again on the same journal. *video_id* is ``None`` when the job was not
+    submitted before the deadline, or its create never got a definite answer
+    (the journal keeps it pending; a resumed batch asks again with the same
+    ``Idempotency-Key``, so it is never paid twice).
 
     Attributes:
         video_id: The video to wait on later, if it was created.

@@ -9,6 +9,12 @@ and asks the bulk status endpoint about up to 100 of them per call. Only a
 job that turns terminal costs a ``GET /v3/videos/{id}``, for its URLs or its
 failure details. If the bulk endpoint is missing (404) the loop falls back to
 single GETs.
+
+Bulk rows are read one by one: a row the SDK cannot decode sends only that
+video to a single GET (a whole undecodable answer, its whole chunk), and the
+drift is logged once per route and field. A single GET that cannot be decoded
+never fails a job HeyGen may have rendered: it is polled again until its
+deadline.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from typing import Protocol
 
 from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
+from ._converter import error_fields
+from ._http import last_request_id
 from ._models import StatusItem, Video, VideoStatus
 from .exceptions import (
     AuthenticationError,
@@ -31,6 +39,8 @@ from .exceptions import (
     HeyGenError,
     NotFoundError,
     PermissionDeniedError,
+    ResponseValidationError,
+    UndecodableRowsError,
     VideoFailedError,
     WaitTimeoutError,
 )
@@ -45,6 +55,9 @@ _FATAL = (AuthenticationError, PermissionDeniedError, BadRequestError)
 _NOT_FOUND_GRACE = 3
 # A job joins a poll early once this fraction of its wait has passed.
 _RIPE_FRACTION = 0.5
+# The routes, as the HTTP layer names them in counts and logs.
+_BULK = "GET /v3/videos/statuses"
+_DETAIL = "GET /v3/videos/{video_id}"
 # Terminal webhook results kept for videos nobody waits on (yet).
 _EARLY_MAX = 1_000
 
@@ -53,7 +66,7 @@ class Backend(Protocol):
     """The two reads the scheduler needs; the client provides them."""
 
     async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
-        """Bulk status for up to 100 ids."""
+        """Bulk status for up to 100 ids; UndecodableRowsError keeps the rest."""
 
     async def get_video(self, video_id: str) -> Video:
         """One video with URLs and failure details."""
@@ -143,6 +156,7 @@ class Scheduler:
         self._closed = False
         self._early: dict[str, Video] = {}
         self._settled: dict[str, None] = {}  # recently finished ids, in order
+        self._drifted: set[tuple[str, str]] = set()  # (route, field) reported
         self.bulk_supported = True
         self.job_polls = 0
         self.status_calls = 0
@@ -402,16 +416,21 @@ class Scheduler:
     ) -> None:
         self.job_polls += len(ids)
         if not self.bulk_supported:
-            await self._fetch_each(ids, by_id)
+            self._fetch_each(ids, by_id)
             return
+        unread: Sequence[str] = ()
         try:
             async with self._calls:
                 self.status_calls += 1
                 items = await self._backend.get_statuses(ids)
+        except UndecodableRowsError as exc:
+            # One odd row (or body) must not stall the rest of the chunk.
+            self._drift(_BULK, exc.fields, exc.request_id)
+            items, unread = exc.items, exc.video_ids
         except NotFoundError:
             log.warning("heygen.bulk_status_unavailable falling back to single GETs")
             self.bulk_supported = False
-            await self._fetch_each(ids, by_id)
+            self._fetch_each(ids, by_id)
             return
         except _FATAL as exc:
             for video_id in ids:
@@ -421,19 +440,52 @@ class Scheduler:
         except HeyGenError as exc:
             log.warning("heygen.poll_failed ids=%d error=%s", len(ids), exc)
             return
-        for item in items:
-            watches = by_id.get(item.id)
-            if watches is not None:
-                self._observe(item.id, item.status, watches)
+        self._read_rows(ids, items, unread, by_id)
 
-    async def _fetch_each(
-        self, ids: Sequence[str], by_id: dict[str, list[Watch]]
+    def _read_rows(
+        self,
+        ids: Sequence[str],
+        items: Iterable[StatusItem],
+        unread: Iterable[str],
+        by_id: dict[str, list[Watch]],
     ) -> None:
+        """Act on one chunk's rows: each asked id once, whatever came back."""
+        seen: set[str] = set()
+        for item in items:
+            video_id = item.id
+            if video_id and video_id in by_id and video_id not in seen:
+                seen.add(video_id)
+                self._observe(video_id, item.status, by_id[video_id])
+        for video_id in unread:
+            if video_id in by_id and video_id not in seen:
+                seen.add(video_id)
+                self._start_detail(video_id, by_id[video_id])  # ask it alone
+        for video_id in ids:
+            if video_id not in seen:
+                self._count_missing(video_id, by_id[video_id])
+
+    def _drift(self, route: str, fields: Iterable[str], request_id: str | None) -> None:
+        """Report each (route, field) that stopped decoding once, not per tick."""
+        for field in fields:
+            if (route, field) in self._drifted:
+                continue
+            self._drifted.add((route, field))
+            log.warning(
+                "heygen.schema_drift route=%s field=%s request_id=%s",
+                route,
+                field,
+                request_id,
+                extra={
+                    "heygen.route": route,
+                    "heygen.field": field,
+                    "heygen.request_id": request_id,
+                },
+            )
+
+    def _fetch_each(self, ids: Sequence[str], by_id: dict[str, list[Watch]]) -> None:
         """The fallback: one GET per video, as peers do for every poll."""
         for video_id in ids:
-            for watch in by_id[video_id]:
-                watch.resolving = True
-        await asyncio.gather(*(self._fetch_detail(i, by_id[i]) for i in ids))
+            self._start_detail(video_id, by_id[video_id])
 
     def _observe(
         self, video_id: str, status: VideoStatus, watches: list[Watch]
@@ -443,14 +495,18 @@ class Scheduler:
         if status.is_terminal:
             self._start_detail(video_id, watches)
         elif status is VideoStatus.NOT_FOUND:
-            missing = max(w.missing for w in watches) + 1
-            for watch in watches:
-                watch.missing = missing
-            if missing >= _NOT_FOUND_GRACE:
-                self._start_detail(video_id, watches)
+            self._count_missing(video_id, watches)
         else:
             for watch in watches:
                 watch.missing = 0
+
+    def _count_missing(self, video_id: str, watches: list[Watch]) -> None:
+        """Not known (or not answered for): past the grace, ask the video alone."""
+        missing = max(w.missing for w in watches) + 1
+        for watch in watches:
+            watch.missing = missing
+        if missing >= _NOT_FOUND_GRACE:
+            self._start_detail(video_id, watches)
 
     def _start_detail(self, video_id: str, watches: list[Watch]) -> None:
         for watch in watches:
@@ -470,6 +526,13 @@ class Scheduler:
         except (NotFoundError, *_FATAL) as exc:
             for watch in watches:
                 self._fail(watch, exc)
+            return
+        except ResponseValidationError as exc:
+            # HeyGen may have rendered it: keep polling until the deadline,
+            # never report a job failed because we could not read it.
+            fields = error_fields(exc, cl=Video, path="$.data")
+            self._drift(_DETAIL, fields, last_request_id())
+            self._retry_later(watches)
             return
         except HeyGenError as exc:
             log.warning("heygen.detail_failed video_id=%s error=%s", video_id, exc)

@@ -7,14 +7,23 @@ to every job: finished ones are reported without a request, created ones are
 polled again, and the rest are re-sent with the same ``Idempotency-Key``
 (HeyGen replays, so nothing is paid twice). :class:`SQLiteStore` keeps the
 journal on disk; :class:`MemoryStore` (the default) only for the process.
+
+A journal serves one batch at a time: two would both resume the same jobs and
+overwrite each other's records. Opening one that is in use raises
+:class:`~heygen_async.JournalBusyError` at once; a SQLite journal is guarded
+by an OS lock on a sidecar ``.lock`` file, which the OS also drops when the
+holding process dies, so a crash never leaves a journal locked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as dt
 import json
+import os
 import sqlite3
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -23,8 +32,30 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from .exceptions import JournalBusyError
 
-__all__ = ["JobRecord", "JobStore", "MemoryStore", "SQLiteStore"]
+
+if sys.platform == "win32":  # pragma: no cover
+    import msvcrt
+
+    def _lock_fd(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+__all__ = [
+    "JobRecord",
+    "JobStore",
+    "JournalLock",
+    "MemoryStore",
+    "SQLiteStore",
+    "set_aside",
+]
 
 SCHEMA_VERSION = 1
 
@@ -42,7 +73,8 @@ class JobRecord:
         asset_id: The asset its local image was uploaded as, once uploaded.
         video_id: HeyGen's id, once created.
         status: The last status seen.
-        outcome: ``completed``, ``failed`` or ``timed_out`` once known.
+        outcome: ``completed``, ``failed`` or ``timed_out`` once known;
+            ``retired`` for a failed job re-sent under a new key on purpose.
         detail: The outcome's data (the video, or the error).
         reported: Whether ``as_completed`` has handed the outcome over.
         updated_at: Unix seconds of the last change.
@@ -70,7 +102,12 @@ class JobStore(Protocol):
         """Whether the journal outlives the process."""
 
     async def open(self) -> str:
-        """Open (creating if needed) and return the journal's run id."""
+        """
+        Open (creating if needed) and return the journal's run id.
+
+        Raise :class:`~heygen_async.JournalBusyError` at once if another
+        batch or process has it open: one journal serves one batch at a time.
+        """
 
     async def load(self) -> list[JobRecord]:
         """Every job recorded so far, in submission order."""
@@ -98,9 +135,18 @@ class MemoryStore:
     def __init__(self) -> None:
         self._run_id = uuid.uuid4().hex
         self._records: dict[str, JobRecord] = {}
+        self._in_use = False
 
     async def open(self) -> str:
-        """Return this journal's run id."""
+        """
+        Return this journal's run id.
+
+        Raises:
+            JournalBusyError: Another batch has it open.
+        """
+        if self._in_use:
+            raise JournalBusyError(f"<MemoryStore at {id(self):#x}>")
+        self._in_use = True
         return self._run_id
 
     async def load(self) -> list[JobRecord]:
@@ -118,7 +164,83 @@ class MemoryStore:
         )
 
     async def close(self) -> None:
-        """Nothing to release."""
+        """Let another batch open it."""
+        self._in_use = False
+
+
+class JournalLock:
+    """
+    An exclusive OS lock on *path* (a sidecar file, created if missing).
+
+    Held from :meth:`acquire` to :meth:`release`; the OS drops it when the
+    process dies, so no crash leaves it behind. Another process, or another
+    :class:`JournalLock` on the same file in this process, cannot take it
+    meanwhile.
+
+    Args:
+        path: The lock file.
+        journal: What to name in :class:`~heygen_async.JournalBusyError`.
+    """
+
+    def __init__(self, path: Path, *, journal: str) -> None:
+        self.path = path
+        self.journal = journal
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """
+        Take the lock now, or fail at once.
+
+        Raises:
+            JournalBusyError: Someone else holds it.
+        """
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock_fd(fd)
+        except OSError:
+            os.close(fd)
+            raise JournalBusyError(self.journal) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (closing the file releases it)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def set_aside(path: Path) -> Path | None:
+    """
+    Rename the SQLite journal *path* (with its WAL files) to a dated name.
+
+    The old journal is kept, not deleted, so nothing it knew is lost; a new
+    one starts at *path* on the next open. Returns the new name, or ``None``
+    if there was no journal.
+
+    Raises:
+        JournalBusyError: The journal is in use.
+    """
+    if not path.parent.is_dir():
+        return None
+    lock = _lock_of(path)
+    lock.acquire()
+    try:
+        if not path.exists():
+            return None
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = path.with_name(f"{path.stem}-{stamp}{path.suffix}")
+        for extra in ("-wal", "-shm"):
+            side = path.with_name(path.name + extra)
+            if side.exists():
+                side.replace(aside.with_name(aside.name + extra))
+        path.replace(aside)
+        return aside
+    finally:
+        lock.release()
+
+
+def _lock_of(path: Path) -> JournalLock:
+    return JournalLock(path.with_name(path.name + ".lock"), journal=str(path))
 
 
 _COLUMNS = (
@@ -145,7 +267,8 @@ class SQLiteStore:
     on the disk and writes land in the order they were made.
 
     Args:
-        path: The database file; created with its folder if missing.
+        path: The database file; created with its folder if missing. A
+            ``.lock`` file beside it keeps a second batch or process out.
     """
 
     durable = True
@@ -154,6 +277,7 @@ class SQLiteStore:
         self.path = Path(path)
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
+        self._lock = _lock_of(self.path)
 
     def __repr__(self) -> str:
         return f"<heygen_async.SQLiteStore path={str(self.path)!r}>"
@@ -166,17 +290,36 @@ class SQLiteStore:
         return await loop.run_in_executor(self._executor, fn, *args)
 
     async def open(self) -> str:
-        """Open or create the journal and return its run id."""
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="heygen-journal"
-            )
-        result: str = await self._run(self._open_sync)
+        """
+        Open or create the journal, lock it, and return its run id.
+
+        Raises:
+            JournalBusyError: Another batch or process has it open.
+        """
+        if self._executor is not None:
+            raise JournalBusyError(str(self.path))
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="heygen-journal"
+        )
+        try:
+            result: str = await self._run(self._open_sync)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
         return result
 
     def _open_sync(self) -> str:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            return self._connect()
+        except BaseException:
+            self._close_sync()
+            raise
+
+    def _connect(self) -> str:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -260,6 +403,7 @@ class SQLiteStore:
         if self._db is not None:
             self._db.close()
             self._db = None
+        self._lock.release()
 
 
 _SCHEMA = """

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._base import ClientBase
 from ._converter import webhook_endpoint_body
-from ._http import data_of
 from ._models import (
     Video,
     VideoStatus,
@@ -24,7 +23,13 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
-from .webhooks import GenericEvent, VideoFailed, VideoSucceeded, WebhookEvent
+from .webhooks import (
+    BatchFinished,
+    GenericEvent,
+    VideoFailed,
+    VideoSucceeded,
+    WebhookEvent,
+)
 
 
 __all__ = ["WebhookMethods"]
@@ -76,7 +81,7 @@ class WebhookMethods(ClientBase):
         data = await self._call(
             "POST", _ENDPOINTS, json=body, idempotency_key=uuid.uuid4().hex
         )
-        return self._converter.structure(data_of(data, _ENDPOINTS), WebhookEndpoint)
+        return self._converter.decode(data, WebhookEndpoint, route=f"POST {_ENDPOINTS}")
 
     async def iter_webhook_endpoints(
         self, *, page_size: int | None = None
@@ -114,7 +119,7 @@ class WebhookMethods(ClientBase):
         data = await self._call(
             "PATCH", _ENDPOINT, path=_endpoint_path(endpoint_id), json=body
         )
-        return self._converter.structure(data_of(data, _ENDPOINT), WebhookEndpoint)
+        return self._converter.decode(data, WebhookEndpoint, route=f"PATCH {_ENDPOINT}")
 
     async def delete_webhook_endpoint(self, endpoint_id: str) -> None:
         """Stop deliveries to an endpoint and forget it (``DELETE``)."""
@@ -134,7 +139,7 @@ class WebhookMethods(ClientBase):
             path=_endpoint_path(endpoint_id),
             idempotency_key=uuid.uuid4().hex,
         )
-        return self._converter.structure(data_of(data, route), WebhookSecret)
+        return self._converter.decode(data, WebhookSecret, route=f"POST {route}")
 
     async def list_webhook_event_types(self) -> list[WebhookEventType]:
         """The event types an endpoint can subscribe to."""
@@ -190,7 +195,8 @@ class WebhookMethods(ClientBase):
         - Anything else about a video (an unverified ``callback_url``
           delivery, a success without URL, the GIF and caption events, an
           unmodelled event with a ``video_id``) only polls it now: a hint,
-          never proof.
+          never proof. A ``batch.finished`` event polls every video it
+          lists.
 
         Repeated deliveries are harmless. Call it from the event loop the
         client runs on.
@@ -204,8 +210,9 @@ class WebhookMethods(ClientBase):
         settled = _settled_video(event)
         if settled is not None:
             return scheduler.resolve(settled)
-        video_id = _video_id(event)
-        return video_id is not None and scheduler.poke(video_id)
+        # Poke every video (no short-circuit): each one may be waited on.
+        poked = [scheduler.poke(video_id) for video_id in _video_ids(event)]
+        return any(poked)
 
 
 def _settled_video(event: WebhookEvent) -> Video | None:
@@ -236,11 +243,14 @@ def _settled_video(event: WebhookEvent) -> Video | None:
     return None
 
 
-def _video_id(event: WebhookEvent) -> str | None:
+def _video_ids(event: WebhookEvent) -> tuple[str, ...]:
+    """The videos an event may be news about."""
+    if isinstance(event, BatchFinished):
+        return event.video_ids
     if isinstance(event, GenericEvent):
         value = event.data.get("video_id")
-        return value if isinstance(value, str) and value else None
-    return event.video_id
+        return (value,) if isinstance(value, str) and value else ()
+    return (event.video_id,)
 
 
 def _check_url(url: str) -> str:

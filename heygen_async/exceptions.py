@@ -18,10 +18,13 @@ of them. Builtins are mixed in where a caller's existing handler should match::
     ├── TransportError(ConnectionError)   no usable response arrived
     │   └── RequestTimeoutError(TimeoutError)
     ├── ResponseValidationError(ValueError)   a 2xx body did not fit the model
+    │   └── UndecodableRowsError          some bulk status rows did not (.items did)
     ├── ConfigurationError(ValueError)    the client cannot be built as asked
     ├── InvalidSignatureError(ValueError) a webhook delivery failed verification
+    ├── JournalBusyError                  another batch or process holds the journal
     ├── VideoFailedError                  a render reached ``failed``
     ├── AvatarFailedError                 a photo-avatar look failed training
+    ├── AvatarConsentRequiredError        a look waits for consent before training
     └── WaitTimeoutError(TimeoutError)    *our* waiting deadline passed
 
 No exception text ever contains the API key or request headers.
@@ -29,15 +32,17 @@ No exception text ever contains the API key or request headers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 
 if TYPE_CHECKING:
-    from ._models import AvatarLook, Video, VideoStatus
+    from ._models import AvatarLook, StatusItem, Video, VideoStatus
 
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "AvatarConsentRequiredError",
     "AvatarFailedError",
     "BadRequestError",
     "ConfigurationError",
@@ -45,6 +50,7 @@ __all__ = [
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
+    "JournalBusyError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -53,13 +59,30 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "TransportError",
+    "UndecodableRowsError",
     "VideoFailedError",
     "WaitTimeoutError",
 ]
 
 
 class HeyGenError(Exception):
-    """Root of every exception this SDK raises."""
+    """
+    Root of every exception this SDK raises.
+
+    Attributes:
+        outcome_unknown: ``True`` when the request that failed may still have
+            taken effect on the server, so a create may have made (and
+            billed) a job: never record it as failed, ask again with the same
+            ``Idempotency-Key`` instead. Set on errors of requests with side
+            effects (POST, PATCH, PUT, DELETE) when no definite answer came:
+            a transport error once the request may have been sent, a
+            timeout, a 5xx, a malformed 2xx, a 409, or a 429 after an earlier
+            try that may have been applied. ``False`` for a definite
+            rejection (any other 4xx), for reads, and for errors raised
+            before anything was sent.
+    """
+
+    outcome_unknown: bool = False
 
 
 class ConfigurationError(HeyGenError, ValueError):
@@ -80,9 +103,11 @@ class InvalidSignatureError(HeyGenError, ValueError):
     or future-dated). Answer such a delivery with a 4xx.
 
     Attributes:
-        reason: ``"missing_signature"``, ``"missing_timestamp"``,
-            ``"malformed_timestamp"``, ``"stale"``, ``"future"`` or
-            ``"mismatch"`` (no secret produces the signature).
+        reason: ``"missing_signature"``, ``"wrong_scheme"``, ``"missing_id"``,
+            ``"missing_timestamp"``, ``"malformed_timestamp"``, ``"stale"``,
+            ``"future"``, ``"mismatch"`` (no secret produces the signature)
+            or ``"unsigned_event_id"`` (a body-only signature over a body
+            without its event id).
     """
 
     def __init__(self, message: str, reason: str = "mismatch") -> None:
@@ -91,6 +116,29 @@ class InvalidSignatureError(HeyGenError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (str(self), self.reason))
+
+
+class JournalBusyError(HeyGenError):
+    """
+    Another batch or process is using this journal; two at once would mix up
+    each other's jobs.
+
+    Raised at once when the journal is opened, never after a wait. The lock is
+    released when the holder closes the journal or its process dies.
+
+    Attributes:
+        path: The journal (or journal folder) that is in use.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"the journal {path} is in use by another batch or process; "
+            "only one may use it at a time"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path,))
 
 
 class APIError(HeyGenError):
@@ -221,7 +269,116 @@ class RequestTimeoutError(TransportError, TimeoutError):
 
 
 class ResponseValidationError(HeyGenError, ValueError):
-    """A successful response body did not have the shape the SDK expects."""
+    """
+    A successful response body did not have the shape the SDK expects.
+
+    That includes bodies that are not JSON, too large, nested too deeply, or
+    about another resource than the one asked for. A keyed POST retries such
+    an answer (the key makes the retry a replay) before raising it, with
+    ``outcome_unknown`` set: the server said yes, we could not read how.
+
+    Attributes:
+        route: The request, e.g. ``"GET /v3/videos/{video_id}"``, if known.
+        fields: Paths of the fields that did not decode, e.g.
+            ``("$.data.status",)``; empty when unknown or not about a field.
+        status: The HTTP status of the answer, if known.
+        request_id: The ``X-Request-Id`` response header, if any; quote it
+            to support.
+    """
+
+    route: str | None = None
+    fields: tuple[str, ...] = ()
+    status: int | None = None
+    request_id: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        route: str | None = None,
+        fields: Sequence[str] = (),
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        # Class defaults stay for subclasses that set these themselves.
+        if route is not None:
+            self.route = route
+        if fields:
+            self.fields = tuple(fields)
+        if status is not None:
+            self.status = status
+        if request_id is not None:
+            self.request_id = request_id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_validation, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild_validation(
+    cls: type[ResponseValidationError],
+    args: tuple[object, ...],
+    state: dict[str, object],
+) -> ResponseValidationError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class UndecodableRowsError(ResponseValidationError):
+    """
+    Some rows of a bulk status response did not decode; the others did.
+
+    One bad row must not hide where every other video is: *items* holds each
+    row that decoded, *video_ids* the videos to ask about one by one.
+
+    Attributes:
+        route: The request that answered, ``GET /v3/videos/statuses``.
+        fields: Paths of the fields that did not decode, e.g.
+            ``$.data[].status`` (``$`` for a body that is not JSON at all).
+        request_id: The ``X-Request-Id`` of the first response with a bad
+            row; quote it to support.
+        items: Every row that decoded.
+        video_ids: Ids asked about whose rows (or whole response) did not
+            decode.
+    """
+
+    def __init__(
+        self,
+        *,
+        route: str,
+        fields: Sequence[str],
+        request_id: str | None,
+        items: list[StatusItem],
+        video_ids: Sequence[str],
+    ) -> None:
+        fields, video_ids = tuple(fields), tuple(video_ids)
+        text = (
+            f"{route} returned data the SDK cannot decode at "
+            f"{', '.join(fields) or '$'} (request_id={request_id})"
+        )
+        if video_ids:
+            text += f"; unread video_ids: {', '.join(video_ids[:5])}"
+        if len(video_ids) > 5:
+            text += f", ... ({len(video_ids)} in all)"
+        super().__init__(text, route=route, request_id=request_id)
+        self.fields = fields
+        self.items = items
+        self.video_ids = video_ids
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only __init__ would break pickling across processes.
+        return (_rebuild_rows, (self.__dict__.copy(), self.args))
+
+
+def _rebuild_rows(
+    state: dict[str, object], args: tuple[object, ...]
+) -> UndecodableRowsError:
+    error = UndecodableRowsError.__new__(UndecodableRowsError)
+    error.__dict__.update(state)
+    error.args = args
+    return error
 
 
 class VideoFailedError(HeyGenError):
@@ -245,12 +402,53 @@ class AvatarFailedError(HeyGenError):
     A photo-avatar look finished training with status ``failed``.
 
     Attributes:
-        look: The failed :class:`~heygen_async.AvatarLook`.
+        look: The failed :class:`~heygen_async.AvatarLook`; ``look.error``
+            carries HeyGen's ``code`` and ``message`` when it sent them.
+        code: HeyGen's error code, if any.
     """
 
     def __init__(self, look: AvatarLook) -> None:
         self.look = look
-        super().__init__(f"avatar look {look.id} failed training")
+        error = look.error
+        self.code = error.code if error is not None else None
+        reason = ": ".join(
+            part for part in (self.code, error.message if error else None) if part
+        )
+        super().__init__(
+            f"avatar look {look.id} failed training: {reason or 'no reason given'}"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.look,))
+
+
+class AvatarConsentRequiredError(HeyGenError):
+    """
+    A photo-avatar look waits for the person's consent; it will not train
+    until consent is given.
+
+    Give consent with ``POST /v3/avatars/{group_id}/consent`` (e.g.
+    ``client.request("POST", f"/v3/avatars/{error.group_id}/consent",
+    json={})`` returns the consent page URL), then wait again.
+
+    Attributes:
+        look: The :class:`~heygen_async.AvatarLook` as last seen.
+        look_id: Its id.
+        group_id: The avatar group that needs consent, if HeyGen said.
+    """
+
+    def __init__(self, look: AvatarLook) -> None:
+        self.look = look
+        self.look_id = look.id
+        self.group_id = look.group_id
+        group = look.group_id or "{group_id}"
+        super().__init__(
+            f"avatar look {look.id} needs consent before it trains: "
+            f"POST /v3/avatars/{group}/consent, then wait again"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.look,))
 
 
 class WaitTimeoutError(HeyGenError, TimeoutError):

@@ -59,7 +59,7 @@ EventHook = Callable[[webhooks.WebhookEvent], Awaitable[None]]
 # A refused delivery is answered 400 when it is malformed, 401 when it is
 # well-formed but not provably HeyGen's (or no longer fresh).
 _MALFORMED = frozenset(
-    {"missing_signature", "missing_timestamp", "malformed_timestamp"}
+    {"missing_signature", "missing_id", "missing_timestamp", "malformed_timestamp"}
 )
 
 
@@ -124,6 +124,8 @@ def webhook_router(
     max_seen: int = 10_000,
     callback_path: str | None = None,
     on_event: EventHook | None = None,
+    scheme: webhooks.Scheme | None = None,
+    max_body: int = webhooks.DEFAULT_MAX_BODY,
 ) -> APIRouter:
     """
     An :class:`~fastapi.APIRouter` with HeyGen's webhook route.
@@ -134,13 +136,19 @@ def webhook_router(
     that video returns at once. Answers:
 
     - 200 ``{"received": true, ...}`` for a verified, new delivery;
-    - 400 when signature or timestamp headers are missing or malformed;
-    - 401 when the signature matches no secret, or the timestamp is more
-      than *tolerance* seconds old or ahead;
-    - 409 for a replay: an ``Heygen-Event-Id`` already seen (the last
-      *max_seen* ids are remembered, in memory, per process). It changes
-      nothing. Deliveries without an event id cannot be de-duplicated; feeding
-      them twice is harmless anyway.
+    - 200 ``{"received": true, "duplicate": true, ...}`` for a repeat of an
+      event already processed (same event id, which always comes from the
+      signed body or ``webhook-id``, never the unsigned ``Heygen-Event-Id``):
+      it changes nothing, and a 2xx stops HeyGen retrying it. The last
+      *max_seen* ids are remembered, in memory, per process. Deliveries
+      without an event id cannot be de-duplicated; feeding them twice is
+      harmless anyway;
+    - 400 when signature, id or timestamp headers are missing or malformed;
+    - 401 when the signature matches no secret, the timestamp is more than
+      *tolerance* seconds old or ahead, the delivery uses another scheme
+      than the pinned *scheme*, or a body-only signature covers no event id;
+    - 413 when the body is larger than *max_body* bytes, before it is read
+      further, verified or parsed.
 
     Refused deliveries change nothing. ``OPTIONS path`` answers 200, for
     HeyGen's reachability check.
@@ -159,49 +167,33 @@ def webhook_router(
             error is logged (``heygen_async.fastapi`` logger), the delivery
             gets a 500 and its id is forgotten, so HeyGen's retry is
             processed again.
+        scheme: ``"standard"`` or ``"heygen"`` to accept only that signature
+            scheme (see :func:`heygen_async.webhooks.verify`); ``None``
+            accepts either.
+        max_body: The largest body accepted, in bytes, on both routes.
 
     Raises:
-        ValueError: Neither or both of *secret* and *secrets*, or an empty
-            secret.
+        ValueError: Neither or both of *secret* and *secrets*, an empty
+            secret, an unknown *scheme* or a *max_body* below 1.
     """
     keys = _keys(secret, secrets)
+    _check_options(scheme, max_body)
     seen = webhooks.SeenEvents(max_seen)
     router = APIRouter()
 
     async def receive(request: Request) -> Response:
-        body = await request.body()
+        body = await _read_body(request, max_body)
+        if body is None:
+            return _too_large(max_body)
         try:
-            event = webhooks.verify(body, request.headers, keys, tolerance=tolerance)
+            event = webhooks.verify(
+                body, request.headers, keys, tolerance=tolerance, scheme=scheme
+            )
         except InvalidSignatureError as exc:
+            log.info("heygen.webhook_refused reason=%s", exc.reason)
             status = 400 if exc.reason in _MALFORMED else 401
             return _error(status, "invalid_signature", str(exc), reason=exc.reason)
-        event_id = event.event_id
-        if event_id is not None and not seen.add(event_id):
-            message = f"event {event_id} was already received"
-            return _error(409, "duplicate_event", message, reason="replay")
-        processed = False
-        try:
-            if on_event is not None:
-                await on_event(event)
-            waiting = get_client(request).feed_webhook(event)
-            processed = True
-        except Exception:
-            log.exception("heygen.webhook_failed event_id=%s", event_id)
-            message = "the delivery could not be processed; retry it"
-            return _error(500, "processing_failed", message, reason="error")
-        finally:
-            if not processed and event_id is not None:
-                seen.discard(event_id)  # failed or cancelled: let the retry in
-        return JSONResponse(
-            {"received": True, "event_id": event_id, "waiting": waiting}
-        )
-
-    async def receive_callback(request: Request) -> Response:
-        event = webhooks.parse(await request.body(), request.headers)
-        waiting = get_client(request).feed_webhook(event)
-        return JSONResponse(
-            {"received": True, "event_id": event.event_id, "waiting": waiting}
-        )
+        return await _process(request, event, seen, on_event)
 
     async def reachable() -> Response:
         return Response(status_code=200)
@@ -210,9 +202,93 @@ def webhook_router(
     router.add_api_route(path, reachable, methods=["OPTIONS"], include_in_schema=False)
     if callback_path is not None:
         router.add_api_route(
-            callback_path, receive_callback, methods=["POST"], include_in_schema=False
+            callback_path,
+            _callback_route(max_body),
+            methods=["POST"],
+            include_in_schema=False,
         )
     return router
+
+
+def _check_options(scheme: str | None, max_body: int) -> None:
+    if scheme not in (None, "heygen", "standard"):
+        msg = f"webhook_router: scheme must be 'heygen', 'standard' or None; {scheme!r}"
+        raise ValueError(msg)
+    if max_body < 1:
+        msg = f"webhook_router: max_body must be >= 1; got {max_body!r}"
+        raise ValueError(msg)
+
+
+def _callback_route(max_body: int) -> Callable[[Request], Awaitable[Response]]:
+    """The route for unsigned ``callback_url`` deliveries: hints, never proof."""
+
+    async def receive_callback(request: Request) -> Response:
+        body = await _read_body(request, max_body)
+        if body is None:
+            return _too_large(max_body)
+        event = webhooks.parse(body)
+        waiting = get_client(request).feed_webhook(event)
+        return JSONResponse(
+            {"received": True, "event_id": event.event_id, "waiting": waiting}
+        )
+
+    return receive_callback
+
+
+async def _process(
+    request: Request,
+    event: webhooks.WebhookEvent,
+    seen: webhooks.SeenEvents,
+    on_event: EventHook | None,
+) -> Response:
+    """Feed a verified delivery once; a repeat of a processed one is a 2xx."""
+    event_id = event.event_id
+    if event_id is not None and not seen.add(event_id):
+        return JSONResponse(
+            {
+                "received": True,
+                "event_id": event_id,
+                "duplicate": True,
+                "waiting": False,
+            }
+        )
+    processed = False
+    try:
+        if on_event is not None:
+            await on_event(event)
+        waiting = get_client(request).feed_webhook(event)
+        processed = True
+    except Exception:
+        log.exception("heygen.webhook_failed event_id=%s", event_id)
+        message = "the delivery could not be processed; retry it"
+        return _error(500, "processing_failed", message, reason="error")
+    finally:
+        if not processed and event_id is not None:
+            seen.discard(event_id)  # failed or cancelled: let the retry in
+    return JSONResponse({"received": True, "event_id": event_id, "waiting": waiting})
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or ``None`` as soon as it is known to exceed *limit* bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > limit:
+        return None  # refused unread
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    log.info("heygen.webhook_too_large limit=%d", limit)
+    message = f"the delivery is larger than {limit} bytes"
+    response = _error(413, "payload_too_large", message, reason="too_large")
+    response.headers["Connection"] = "close"  # the rest of the body is unread
+    return response
 
 
 def _keys(secret: str | None, secrets: Sequence[str] | None) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -36,6 +38,24 @@ class Delivery:
         """Whether Heygen-Signature is the hex HMAC-SHA256 of the body with *secret*."""
         expected = hmac.new(secret.encode(), self.body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, self.headers.get("Heygen-Signature", ""))
+
+    def standard_signed_by(self, secret: str) -> bool:
+        """
+        Whether webhook-signature holds a Standard Webhooks v1 signature by *secret*.
+
+        That is base64 HMAC-SHA256 of ``"{webhook-id}.{webhook-timestamp}.{body}"``,
+        keyed with the base64-decoded part of the secret after ``whsec_``.
+        """
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            return False
+        message_id = self.headers.get("webhook-id", "")
+        timestamp = self.headers.get("webhook-timestamp", "")
+        signed = f"{message_id}.{timestamp}.".encode() + self.body
+        digest = hmac.new(key, signed, hashlib.sha256).digest()
+        expected = "v1," + base64.b64encode(digest).decode()
+        return expected in self.headers.get("webhook-signature", "").split()
 
 
 class Receiver:

@@ -4,8 +4,10 @@ One run of a journaled batch, for the kill-and-resume test.
 Usage: ``python tests/resume_child.py BASE_URL JOURNAL RESULTS JOBS [CRASH NTH]``.
 CRASH names a point where the process kills itself with SIGKILL the NTH time
 it gets there: ``after_add`` (a job journaled), ``before_post`` (journal
-written, create POST not sent), ``before_video_id`` (POST answered, journal
-not updated) or ``after_outcome`` (an outcome journaled).
+written, create POST not sent), ``during_post`` (a tenth of a second after the
+create POST left, while HeyGen may still be working on it),
+``before_video_id`` (POST answered, journal not updated) or ``after_outcome``
+(an outcome journaled).
 Each outcome is appended to RESULTS as ``tag<TAB>kind`` unless a line for that
 tag is already there (the idempotent consumer the SDK's at-least-once
 delivery across crashes asks for), flushed and fsynced.
@@ -64,6 +66,8 @@ class CrashingClient(hg.Client):
 
     async def _create(self, *args: Any, **kwargs: Any) -> hg.CreatedVideo:
         self.crash.at("before_post")
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.1, self.crash.at, "during_post")
         return await super()._create(*args, **kwargs)
 
 

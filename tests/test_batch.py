@@ -10,25 +10,40 @@ from typing import Any
 import pytest
 
 import heygen_async as hg
-from heygen_async.testing import FakeHeyGen, JobPlan
+from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 from tests.helpers import png, req, strict_client
 
 
 async def test_outcomes_arrive_in_completion_order(voice_id: str) -> None:
-    """as_completed yields jobs in the order their renders finish."""
-    durations = [0.25, 0.05, 0.15, 0.1, 0.2]
+    """
+    as_completed yields each outcome once its render is done, without waiting
+    for slower jobs: the quick renders come out while the slow one still runs.
+
+    Only that is promised ("as soon as it is known"): jobs finishing within a
+    poll of each other may come out in either order, so their order is not
+    asserted.
+    """
+    slow, quick = 1.0, 0.05
 
     def plan(index: int, _body: Mapping[str, Any]) -> JobPlan:
-        return JobPlan(render_seconds=durations[index])
+        return JobPlan(render_seconds=slow if index == 0 else quick)
 
+    loop = asyncio.get_running_loop()
     async with FakeHeyGen(job_plan=plan, concurrency_limit=None) as fake:
         async with strict_client(fake) as client:
             async with client.batch(max_in_flight=10) as batch:
-                for i in range(len(durations)):
+                for i in range(5):
                     batch.submit(req(voice_id, i), tag=i)
-                    await asyncio.sleep(0.001)  # keep creation order = index
-                tags = [o.tag async for o in batch.as_completed()]
-    assert tags == [1, 3, 2, 4, 0]
+                arrivals = []
+                async for outcome in batch.as_completed():
+                    assert isinstance(outcome, hg.Completed)
+                    arrivals.append((outcome.video.id, loop.time()))
+        finishes = {v.id: v.finishes_mono for v in fake.videos.values()}
+        [slow_id] = [v.id for v in fake.videos.values() if v.index == 0]
+    assert all(at >= finishes[video_id] for video_id, at in arrivals)
+    *early, (last_id, _) = arrivals
+    assert last_id == slow_id
+    assert all(at < finishes[slow_id] for _, at in early)
 
 
 async def test_cap_is_never_exceeded(voice_id: str) -> None:
@@ -225,3 +240,130 @@ async def test_thousand_jobs_five_percent_failures(voice_id: str) -> None:
     assert fake_stats.jobs_created == 1000
     assert fake_stats.duplicate_jobs == 0
     assert fake_stats.peak_in_flight <= 100
+
+
+CREATE = "POST /v3/videos"
+
+
+async def test_malformed_answer_after_create_still_completes(voice_id: str) -> None:
+    """An unreadable 200 on a create is asked again with its key, not failed."""
+    async with FakeHeyGen(render_seconds=0.02) as fake:
+        # More malformed answers than one call's own retries absorb.
+        fake.add_fault(
+            Fault(kind="malformed", route=CREATE, nth=range(1, 7), phase="after")
+        )
+        async with strict_client(fake) as client:
+            async with client.batch() as batch:
+                handle = batch.submit(req(voice_id), tag="x")
+                outcomes = [o async for o in batch.as_completed()]
+                queued = batch.stats().queued
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert handle.video_id is not None
+    assert queued == 0
+    assert fake.stats.jobs_created == 1
+    assert fake.stats.duplicate_jobs == 0
+
+
+async def test_request_in_progress_is_waited_out(voice_id: str) -> None:
+    """409 request_in_progress, however long, never fails the job."""
+    in_progress = Fault(
+        kind="error",
+        status=409,
+        code="request_in_progress",
+        route=CREATE,
+        nth=range(1, 15),
+    )
+    # The client's own patience runs out first: the batch keeps the job.
+    brief = hg.RetryPolicy(
+        wait_initial=0.001, wait_max=0.005, in_progress_patience=0.01
+    )
+    async with FakeHeyGen(render_seconds=0.02, faults=[in_progress]) as fake:
+        async with strict_client(fake, retry=brief) as client:
+            async with client.batch() as batch:
+                batch.submit(req(voice_id), tag="x")
+                outcomes = [o async for o in batch.as_completed()]
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert fake.stats.jobs_created == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(kind="malformed", route=CREATE, probability=1.0, phase="after"),
+        Fault(kind="drop", route=CREATE, probability=1.0, phase="after"),
+        Fault(kind="html", status=502, route=CREATE, probability=1.0),
+    ],
+    ids=["malformed", "drop", "html-502"],
+)
+async def test_unanswered_create_ends_timed_out_never_failed(
+    voice_id: str, fault: Fault
+) -> None:
+    """A create that never gets a definite answer is left pending, resumable."""
+    store = hg.MemoryStore()
+    async with FakeHeyGen(render_seconds=0.02) as fake:
+        fake.add_fault(fault)
+        async with strict_client(fake) as client:
+            async with client.batch(store=store) as batch:
+                handle = batch.submit(req(voice_id), tag="x")
+            assert batch.stats().queued == 0
+    outcome = await handle
+    assert isinstance(outcome, hg.TimedOut)
+    assert outcome.video_id is None
+    records = await store.load()
+    assert [(r.key, r.outcome, r.video_id) for r in records] == [
+        (handle.key, "timed_out", None)
+    ]
+
+
+async def test_unanswered_create_stops_at_the_batch_deadline(voice_id: str) -> None:
+    """The asking again stays within the batch's deadline."""
+    fault = Fault(kind="error", status=503, route=CREATE, probability=1.0)
+    slow = hg.PollPolicy(interval_initial=30, interval_max=30, deadline=None)
+    async with FakeHeyGen(render_seconds=0.02, faults=[fault]) as fake:
+        async with strict_client(fake) as client:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            async with client.batch(deadline=0.2, poll=slow) as batch:
+                handle = batch.submit(req(voice_id), tag="x")
+            elapsed = loop.time() - started
+    assert isinstance(handle.outcome, hg.TimedOut)
+    assert elapsed < 5
+
+
+async def test_out_of_credit_still_asks_about_unanswered_creates(
+    voice_id: str,
+) -> None:
+    """After a 402, a job that may exist is asked about again, not refused."""
+    faults = [
+        # The first create is made (and billed) but its answer stays
+        # unreadable through every try of the call; the second is slow to be
+        # refused, so the first waits in the queue meanwhile.
+        Fault(kind="malformed", route=CREATE, nth=range(1, 5), phase="after"),
+        Fault(kind="slow", route=CREATE, nth=(5,), delay=0.1),
+    ]
+    async with FakeHeyGen(render_seconds=0.02, credits=1, faults=faults) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(max_in_flight=1) as batch:
+                first = batch.submit(req(voice_id, 1), tag=1)
+                second = batch.submit(req(voice_id, 2), tag=2)
+    assert isinstance(first.outcome, hg.Completed)
+    assert isinstance(second.outcome, hg.Failed)
+    assert isinstance(second.outcome.error, hg.InsufficientCreditError)
+    assert fake.stats.jobs_created == 1
+
+
+async def test_a_lost_watch_is_resumable_not_failed(voice_id: str) -> None:
+    """A created video we stop watching (a rejected key) is TimedOut, then resumed."""
+    store = hg.MemoryStore()
+    revoked = Fault(kind="error", status=401, route="GET /v3/videos/statuses", nth=(1,))
+    async with FakeHeyGen(render_seconds=0.02, faults=[revoked]) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=store) as batch:
+                handle = batch.submit(req(voice_id), tag="x")
+            async with client.batch(store=store) as batch:
+                outcomes = [o async for o in batch.as_completed()]
+    lost = handle.outcome
+    assert isinstance(lost, hg.TimedOut)
+    assert lost.video_id is not None
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert fake.stats.jobs_created == 1

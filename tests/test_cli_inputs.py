@@ -204,13 +204,144 @@ def test_bad_manifests_name_the_line(
 
 
 def test_every_problem_is_listed(here: Path) -> None:
-    """Several bad inputs are all reported at once, capped at twenty."""
+    """Several bad inputs are all reported at once, none held back."""
     with pytest.raises(InputError) as caught:
         collect([f"missing-{n}.png" for n in range(25)], SAY)
     lines = str(caught.value).splitlines()
-    assert len(lines) == 21
+    assert len(lines) == 25
     assert lines[0] == "missing-0.png: no such file"
-    assert lines[-1] == "... and 5 more problems"
+    assert lines[-1] == "missing-24.png: no such file"
+
+
+def test_every_bad_row_is_reported_in_one_round(here: Path) -> None:
+    """Bad cells, missing files, invalid requests and unreadable rows all at once."""
+    (here / "m.csv").write_text(
+        "image_path,script,voice_settings.speed\n"
+        "missing.png,Hi,\n"  # line 2: no such file
+        "p/ada.png,Hi,fast\n"  # line 3: not a number
+        f"p/bruno.png,{'x' * 5001},\n"  # line 4: too long (VideoRequest)
+        "p/chen.png,Hi,1,extra\n"  # line 5: too many cells
+        "p/chen.png,Hi,nan\n"  # line 6: NaN (VoiceSettings)
+        "p/chen.png,Hello,1\n"  # line 7: fine
+    )
+    (here / "n.jsonl").write_text('{"image_url": "ftp://x.test/a.jpg"}\n')
+    with pytest.raises(InputError) as caught:
+        collect(["m.csv", "gone.png", "n.jsonl"], SAY)
+    lines = str(caught.value).splitlines()
+    assert lines == [
+        "m.csv line 2: missing.png: no such file",
+        "m.csv line 3: voice_settings.speed must be a number; got 'fast'",
+        "m.csv line 4: script must be 1 to 5000 characters; got 5001",
+        "m.csv line 5: more cells than header columns",
+        "m.csv line 6: voice_settings.speed must be a finite number; got nan",
+        "gone.png: no such file",
+        (
+            "n.jsonl line 1: image_url must be an http:// or https:// URL; "
+            "got 'ftp://x.test/a.jpg'"
+        ),
+    ]
+
+
+def test_one_problem_on_many_lines_is_said_once(here: Path) -> None:
+    """Twelve rows missing a voice fold into one line listing where."""
+    rows = "".join(f"https://x.test/{n}.jpg,Hi\n" for n in range(12))
+    (here / "m.csv").write_text("image_url,script\n" + rows)
+    with pytest.raises(InputError) as caught:
+        collect(["m.csv"], Defaults())
+    assert str(caught.value) == (
+        "m.csv lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 2 more: a script needs a "
+        "voice: pass --voice-id or add a voice_id column (list voices with "
+        "'heygen-async voices')"
+    )
+
+
+def test_a_huge_csv_cell_is_an_input_error(here: Path) -> None:
+    """A cell over the csv module's 131,072-character limit names its line."""
+    (here / "m.csv").write_text(
+        "image_url,script\n"
+        "https://x.test/a.jpg,Hi\n"
+        f"https://x.test/b.jpg,{'x' * 131_073}\n"
+        "https://x.test/c.jpg,\t\n"
+        "https://x.test/d.jpg,Hi\n"
+    )
+    with pytest.raises(InputError) as caught:
+        collect(["m.csv"], Defaults(voice_id=VOICE_ID))
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("m.csv line 3: cannot read this row (field larger")
+    assert lines[1].startswith("m.csv line 4: nothing to say")
+    assert len(lines) == 2
+    (here / "h.csv").write_text(f"image_url,{'x' * 131_073}\nhttps://x.test/a.jpg,\n")
+    with pytest.raises(InputError, match=r"^h\.csv line 1: cannot read the header"):
+        collect(["h.csv"], SAY)
+
+
+def test_a_deeply_nested_jsonl_line_is_an_input_error(here: Path) -> None:
+    """Nesting too deep to parse, or deep where text belongs, names the line."""
+    deep = "[" * 100_000 + "]" * 100_000
+    shallow = "[" * 500 + "]" * 500
+    (here / "m.jsonl").write_text(
+        f"{deep}\n"
+        f'{{"image_url": "https://x.test/a.jpg", "title": {shallow}}}\n'
+        f'{{"image_url": "https://x.test/b.jpg", "voice_settings": "{deep}"}}\n'
+    )
+    with pytest.raises(InputError) as caught:
+        collect(["m.jsonl"], SAY)
+    assert str(caught.value).splitlines() == [
+        "m.jsonl line 1: not valid JSON (nested too deeply)",
+        "m.jsonl line 2: title must be text; got a JSON array",
+        (
+            "m.jsonl line 3: column 'voice_settings' must be a JSON object, "
+            'e.g. {"speed": 1.1}'
+        ),
+    ]
+
+
+def test_huge_numbers_are_input_errors(here: Path) -> None:
+    """A 400-digit speed or 1e400 is refused, not an OverflowError."""
+    huge = "9" * 400
+    (here / "m.jsonl").write_text(
+        f'{{"image_url": "https://x.test/a.jpg", "voice_settings.speed": {huge}}}\n'
+        '{"image_url": "https://x.test/b.jpg", "voice_settings.speed": 1e400}\n'
+    )
+    with pytest.raises(InputError) as caught:
+        collect(["m.jsonl"], SAY)
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("m.jsonl line 1: voice_settings.speed must be a number")
+    assert lines[1] == (
+        "m.jsonl line 2: voice_settings.speed must be a finite number; got inf"
+    )
+
+
+def test_a_semicolon_csv_gets_a_delimiter_hint(here: Path) -> None:
+    """A CSV saved with ';' is reported once, with what to do about it."""
+    (here / "m.csv").write_text("image_url;script\nhttps://x.test/a.jpg;Hi\n")
+    with pytest.raises(InputError) as caught:
+        collect(["m.csv"], SAY)
+    assert str(caught.value) == (
+        "m.csv: the header 'image_url;script' is one column with semicolons in "
+        "it; manifests are comma-separated (save as 'CSV UTF-8 (comma "
+        "delimited)', or replace ';' with ',')"
+    )
+
+
+def test_a_semicolon_in_a_column_name_gets_the_hint(here: Path) -> None:
+    """A partly semicolon-separated header gets the hint on its unknown column."""
+    (here / "m.csv").write_text("image_url,script;voice_id\nhttps://x.test/a.jpg,Hi\n")
+    with pytest.raises(InputError, match="comma-separated, not semicolon"):
+        collect(["m.csv"], SAY)
+
+
+def test_avatar_rows_may_leave_out_the_voice(here: Path) -> None:
+    """An avatar speaks in its own voice; --voice-id still applies when given."""
+    (here / "m.jsonl").write_text(
+        '{"avatar_id": "look_1", "script": "Hi"}\n'
+        '{"avatar_id": "look_2", "script": "Hi", "voice_id": "v9"}\n'
+    )
+    own, chosen = collect(["m.jsonl"], Defaults())
+    assert own.request.voice_id is None
+    assert chosen.request.voice_id == "v9"
+    (given,) = collect(["m.jsonl"], Defaults(voice_id=VOICE_ID))[:1]
+    assert given.request.voice_id == VOICE_ID
 
 
 @pytest.mark.parametrize(

@@ -476,3 +476,127 @@ def test_unusable_out_and_journal(
         capsys.readouterr().err
     )
     assert served.stats.jobs_created == 0
+
+
+def test_a_second_run_on_the_same_out_exits_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """While one render uses --out, another exits 2 at once, naming it."""
+    with threaded_fake(render_seconds=0.4) as served:
+        copy_photos(Path("p"), 2)
+        first: list[int] = []
+        runner = threading.Thread(
+            target=lambda: first.append(render(served, "p", *SAY))
+        )
+        runner.start()
+        try:
+            while not served.stats.jobs_created:
+                time.sleep(0.005)
+            started = time.monotonic()
+            assert render(served, "p", *SAY) == 2
+            assert time.monotonic() - started < 5
+        finally:
+            runner.join(60)
+        assert first == [0]
+        assert served.stats.jobs_created == 2
+    err = capsys.readouterr().err
+    assert "--out heygen-out is in use by another run" in err
+    assert "heygen-out/.heygen/journal.sqlite is locked" in err
+    assert len(results()) == 2
+    assert not list(Path("heygen-out").rglob("*.part"))
+
+
+def test_another_command_on_the_same_out_is_refused(
+    served: ThreadedFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A different script on a used --out exits 2 before sending anything."""
+    copy_photos(Path("p"), 2)
+    assert render(served, "p", *SAY) == 0
+    before = Path("heygen-out/results.jsonl").read_text()
+    capsys.readouterr()
+    assert render(served, "p", "--script", "Bye", "--voice-id", VOICE_ID) == 2
+    err = capsys.readouterr().err
+    assert "--out heygen-out holds the journal of a different command" in err
+    assert "p/ada.png, p/bruno.png were sent with another script" in err
+    assert "--fresh" in err
+    assert "--retry-failed" in err
+    assert served.stats.jobs_created == 2
+    assert Path("heygen-out/results.jsonl").read_text() == before
+    # More inputs with the same settings are not another command.
+    copy_photos(Path("p"), 3)
+    assert render(served, "p", *SAY, "--deadline", "30") == 0
+    assert served.stats.jobs_created == 3
+
+
+def test_fresh_starts_a_new_journal_and_keeps_the_old(
+    served: ThreadedFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--fresh sets the old journal aside and renders every input anew."""
+    copy_photos(Path("p"), 2)
+    assert render(served, "p", *SAY, "--fresh") == 0  # nothing to set aside yet
+    assert (
+        render(served, "p", "--script", "Bye", "--voice-id", VOICE_ID, "--fresh") == 0
+    )
+    assert "New journal; the old one is kept as heygen-out/.heygen/journal-" in (
+        capsys.readouterr().err
+    )
+    assert served.stats.jobs_created == 4
+    assert len(list(Path("heygen-out/.heygen").glob("journal-*.sqlite"))) == 1
+    rows = results()
+    assert [r["file"] for r in rows] == ["heygen-out/ada.mp4", "heygen-out/bruno.mp4"]
+    assert {r["status"] for r in rows} == {"completed"}
+    # The new journal is tied to the new command.
+    assert render(served, "p", "--script", "Bye", "--voice-id", VOICE_ID) == 0
+    assert served.stats.jobs_created == 4
+
+
+def test_retry_failed_resends_failed_jobs_on_purpose(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Failed jobs stay failed on a rerun; --retry-failed sends them again."""
+    with threaded_fake() as served:
+        fault = Fault(kind="error", status=400, route="POST /v3/videos", nth=(1,))
+        served.call(lambda: served.fake.add_fault(fault))
+        copy_photos(Path("p"), 3)
+        assert render(served, "p", *SAY) == 1
+        assert render(served, "p", *SAY) == 1
+        assert served.stats.jobs_created == 2
+        capsys.readouterr()
+        assert render(served, "p", *SAY, "--retry-failed") == 0
+        assert "Re-sending 1 failed jobs under new keys" in capsys.readouterr().err
+        assert served.stats.jobs_created == 3
+        assert render(served, "p", *SAY) == 0
+        assert served.stats.jobs_created == 3
+    rows = results()
+    assert len(rows) == 3
+    assert {r["status"] for r in rows} == {"completed"}
+
+
+def test_retry_failed_with_new_settings_keeps_what_completed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With other settings, only the failed inputs are sent again."""
+    with threaded_fake() as served:
+        fault = Fault(kind="error", status=400, route="POST /v3/videos", nth=(1,))
+        served.call(lambda: served.fake.add_fault(fault))
+        copy_photos(Path("p"), 3)
+        assert render(served, "p", *SAY) == 1
+        capsys.readouterr()
+        new = ("--script", "Better", "--voice-id", VOICE_ID)
+        assert render(served, "p", *new, "--retry-failed") == 0
+        err = capsys.readouterr().err
+        assert "2 inputs keep the job an earlier run made with other settings" in err
+        assert served.stats.jobs_created == 3
+        scripts = served.call(
+            lambda: sorted(
+                str(v.request.get("script")) for v in served.fake.videos.values()
+            )
+        )
+    assert scripts == ["Better", "Hi", "Hi"]
+    rows = results()
+    assert len(rows) == 3
+    assert sorted(r["file"] for r in rows) == [
+        "heygen-out/ada.mp4",
+        "heygen-out/bruno.mp4",
+        "heygen-out/chen.mp4",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -11,6 +12,14 @@ import requests
 
 from tests._cli_helpers import VOICE_ID, cli_command, copy_photos
 from tests._fake_helpers import fake_server_process
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """A bare environment for the CLI, keeping PYTHONPATH (the code under test)."""
+    env = {"PATH": "/usr/bin:/bin", **extra}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
 
 
 def jobs_created(url: str) -> int:
@@ -35,7 +44,7 @@ def test_render_process_downloads_and_resumes_after_ctrl_c(tmp_path: Path) -> No
         "--poll-interval",
         "0.05",
     ]
-    env = {"PATH": "/usr/bin:/bin", "HEYGEN_API_KEY": "sub-key"}
+    env = cli_env(HEYGEN_API_KEY="sub-key")
     with fake_server_process("--api-key", "sub-key", "--render-seconds", "0.6") as (
         _server,
         url,
@@ -73,3 +82,36 @@ def test_render_process_downloads_and_resumes_after_ctrl_c(tmp_path: Path) -> No
     assert names == ["ada.mp4", "bruno.mp4", "chen.mp4", "dara.mp4"]
     assert len(again.stdout.splitlines()) == 4
     assert not list(tmp_path.rglob("*.part"))
+
+
+def test_hostile_manifests_exit_2_naming_every_line(tmp_path: Path) -> None:
+    """A huge CSV cell and a deeply nested JSONL line are input errors, listed."""
+    (tmp_path / "big.csv").write_text(
+        "image_url,script\n"
+        f"https://x.test/a.jpg,{'x' * 131_073}\n"
+        "https://x.test/b.jpg,Hi\n"
+        "ftp://x.test/c.jpg,Hi\n"
+    )
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.jsonl").write_text(
+        f'{{"image_url": "https://x.test/d.jpg"}}\n{deep}\n'
+    )
+    result = subprocess.run(
+        [*cli_command(), "render", "big.csv", "deep.jsonl", "--voice-id", VOICE_ID],
+        cwd=tmp_path,
+        # Input errors come before any request: no server is needed.
+        env=cli_env(HEYGEN_API_KEY="k", HEYGEN_API_BASE="http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "big.csv line 2: cannot read this row (field larger" in result.stderr
+    assert "big.csv line 4: image_url must be an http:// or https:// URL" in (
+        result.stderr
+    )
+    assert "deep.jsonl line 1: nothing to say" in result.stderr
+    assert "deep.jsonl line 2: not valid JSON (nested too deeply)" in result.stderr
+    assert not (tmp_path / "heygen-out" / ".heygen").exists()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 import heygen_async as hg
 from heygen_async.testing import FakeHeyGen
-from tests.helpers import png, strict_client
+from tests.helpers import FAST_RETRY, loopback_server, png, strict_client
 
 
 async def voice_id(client: hg.Client) -> str:
@@ -117,10 +121,11 @@ async def test_blank_ids_are_refused(
     assert fake.stats.total_requests == 0
 
 
-async def test_ids_are_path_quoted(client: hg.Client) -> None:
-    """An id with a slash stays one path segment (and is simply not found)."""
-    with pytest.raises(hg.NotFoundError):
+async def test_ids_with_a_slash_are_refused(client: hg.Client) -> None:
+    """An id with a slash could point elsewhere: refused before any request."""
+    with pytest.raises(ValueError, match="video_id must be one id"):
         await client.get_video("v/../../users/me")
+    assert client.request_counts() == {}
 
 
 async def test_get_statuses_chunks_by_100_in_order(
@@ -322,7 +327,8 @@ async def test_get_me(client: hg.Client) -> None:
     account = await client.get_me()
     assert account.billing_type == "wallet"
     assert account.wallet is not None
-    assert account.wallet.currency == "USD"
+    assert account.wallet.currency is not None
+    assert account.wallet.currency.lower() == "usd"
 
 
 async def test_request_returns_the_decoded_envelope(client: hg.Client) -> None:
@@ -360,3 +366,240 @@ async def test_request_counts_by_route_template(client: hg.Client) -> None:
     }
     counts["POST /v3/videos"] = 99
     assert client.request_counts()["POST /v3/videos"] == 1
+
+
+# -- HeyGen's official shapes, from a loopback server -------------------------
+
+
+@asynccontextmanager
+async def answering(
+    routes: Mapping[str, Any], **options: Any
+) -> AsyncIterator[tuple[hg.Client, list[str]]]:
+    """
+    A default client on a loopback server answering ``"METHOD /path"`` with
+    the body in *routes* (a list is served one item per request, the last
+    one repeating). Yields the client and the request lines it sent.
+    """
+    seen: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        line = f"{request.method} {request.path}"
+        seen.append(line)
+        answer = routes[line]
+        if isinstance(answer, list):
+            answer = answer[0] if len(answer) == 1 else answer.pop(0)
+        headers = {"X-Request-Id": f"req_{len(seen)}"}
+        return web.json_response(answer, headers=headers)
+
+    async with loopback_server(handle) as url:
+        async with hg.Client(
+            api_key="k",
+            base_url=url,
+            retry=FAST_RETRY,
+            poll=hg.PollPolicy.for_testing(),
+            **options,
+        ) as client:
+            yield client, seen
+
+
+def look(status: str | None, **fields: Any) -> dict[str, Any]:
+    """A schema-valid ``GET /v3/avatars/looks/{id}`` body."""
+    data = {
+        "id": "look_1",
+        "name": "Me",
+        "avatar_type": "photo_avatar",
+        "group_id": "group_1",
+        "status": status,
+        **fields,
+    }
+    return {"data": data}
+
+
+async def test_bulk_rows_with_error_objects_and_no_video_id_decode() -> None:
+    """Failure details are an object; a batch row may have no video yet."""
+    rows = [
+        {"video_id": "v1", "status": "completed", "error": None},
+        {
+            "video_id": "v2",
+            "status": "failed",
+            "error": {"code": "MODERATION", "message": "Refused", "extra": 1},
+        },
+        {"video_id": None, "status": "pending", "batch_id": "b1", "item_index": 3},
+    ]
+    routes = {"GET /v3/videos/statuses": {"data": rows, "has_more": False}}
+    async with answering(routes) as (client, _):
+        items = {item.id: item for item in await client.get_statuses(["v1", "v2"])}
+    assert items["v1"].error is None
+    assert hg.StatusError(code="MODERATION", message="Refused") == items["v2"].error
+    assert hg.VideoStatus.FAILED is items["v2"].status
+
+
+async def test_one_failed_video_does_not_stall_the_others() -> None:
+    """
+    A failed row's error object settles that video as failed; the videos
+    polled with it complete normally (the bulk page used to be undecodable).
+    """
+    rows = [{"video_id": f"v{n}", "status": "completed", "error": None} for n in (1, 3)]
+    rows.append(
+        {"video_id": "v2", "status": "failed", "error": {"code": "E1", "message": "no"}}
+    )
+
+    def video(video_id: str, status: str, **more: Any) -> dict[str, Any]:
+        return {"data": {"id": video_id, "status": status, **more}}
+
+    routes: dict[str, Any] = {
+        "GET /v3/videos/statuses": {"data": rows, "has_more": False},
+        "GET /v3/videos/v1": video("v1", "completed", video_url="https://e.com/1"),
+        "GET /v3/videos/v3": video("v3", "completed", video_url="https://e.com/3"),
+        "GET /v3/videos/v2": video(
+            "v2", "failed", failure_code="E1", failure_message="no"
+        ),
+    }
+    async with answering(routes) as (client, seen):
+        results = await asyncio.gather(
+            *(client.wait_for_video(f"v{n}", deadline=5) for n in (1, 2, 3)),
+            return_exceptions=True,
+        )
+    assert isinstance(results[0], hg.Video)
+    assert isinstance(results[2], hg.Video)
+    assert isinstance(results[1], hg.VideoFailedError)
+    assert results[1].video.failure_code == "E1"
+    assert seen.count("GET /v3/videos/statuses") <= 2
+
+
+async def test_get_me_decodes_every_billing_shape() -> None:
+    """Auto-reload is an object; subscription and usage billing are typed."""
+    data = {
+        "username": "me",
+        "email": None,
+        "first_name": None,
+        "last_name": None,
+        "billing_type": "wallet",
+        "wallet": {
+            "currency": "credits",
+            "remaining_balance": 12.5,
+            "auto_reload": {"enabled": True, "amount_usd": 50, "threshold_usd": None},
+        },
+        "subscription": {
+            "plan": "pro",
+            "credits": {
+                "premium_credits": {"remaining": 7, "resets_at": "2026-12-01"},
+                "add_on_credits": None,
+            },
+        },
+        "usage_based": {"spending_cap_usd": 100.0, "remaining_credits": None},
+    }
+    async with answering({"GET /v3/users/me": {"data": data}}) as (client, _):
+        account = await client.get_me()
+    assert account.wallet == hg.Wallet(
+        currency="credits",
+        remaining_balance=12.5,
+        auto_reload=hg.AutoReload(enabled=True, amount_usd=50.0),
+    )
+    assert account.subscription == hg.Subscription(
+        plan="pro",
+        credits=hg.SubscriptionCredits(
+            premium_credits=hg.CreditPool(remaining=7, resets_at="2026-12-01")
+        ),
+    )
+    assert hg.UsageBased(spending_cap_usd=100.0) == account.usage_based
+
+
+@pytest.mark.parametrize(
+    ("group", "item"),
+    [
+        (None, None),
+        ({"id": "g", "name": "Me", "created_at": 1, "looks_count": 0}, None),
+    ],
+)
+async def test_photo_avatar_without_group_or_look(
+    group: dict[str, Any] | None, item: dict[str, Any] | None
+) -> None:
+    """HeyGen may return null group and look: the avatar is returned as is."""
+    body = {"data": {"avatar_group": group, "avatar_item": item}}
+    async with answering({"POST /v3/avatars": body}) as (client, _):
+        avatar = await client.create_photo_avatar(
+            name="Me", image_url="https://e.com/a.png"
+        )
+    assert avatar.look is None
+    assert (avatar.group.id if avatar.group else None) == (group or {}).get("id")
+
+
+async def test_photo_avatar_group_carries_its_schema_fields() -> None:
+    """The group's created_at, looks_count, status and error decode."""
+    group = {
+        "id": "g",
+        "name": "Me",
+        "created_at": 1711929600,
+        "looks_count": 1,
+        "status": "failed",
+        "error": {"code": "NO_FACE", "message": "No face found"},
+        "preview_video_url": None,
+        "gender": "female",
+    }
+    body = {"data": {"avatar_group": group, "avatar_item": look("processing")["data"]}}
+    async with answering({"POST /v3/avatars": body}) as (client, _):
+        avatar = await client.create_photo_avatar(
+            name="Me", image_url="https://e.com/a.png"
+        )
+    assert avatar.group is not None
+    assert avatar.group.looks_count == 1
+    assert avatar.group.created_at is not None
+    assert hg.AvatarError(code="NO_FACE", message="No face found") == avatar.group.error
+    assert avatar.look is not None
+    assert avatar.look.id == "look_1"
+
+
+async def test_a_look_waiting_for_consent_raises_with_how_to_give_it() -> None:
+    """pending_consent is not training: the wait stops and says what to do."""
+    routes = {
+        "GET /v3/avatars/looks/look_1": [look("processing"), look("pending_consent")]
+    }
+    async with answering(routes) as (client, seen):
+        with pytest.raises(hg.AvatarConsentRequiredError) as info:
+            await client.wait_for_avatar("look_1", deadline=5)
+    error = info.value
+    assert (error.look_id, error.group_id) == ("look_1", "group_1")
+    assert "POST /v3/avatars/group_1/consent" in str(error)
+    assert isinstance(error, hg.HeyGenError)
+    assert len(seen) == 2
+
+
+async def test_a_failed_look_raises_with_its_code_and_message() -> None:
+    """failed carries the look's error object into AvatarFailedError."""
+    error_body = {"code": "NO_FACE", "message": "No face found"}
+    routes = {"GET /v3/avatars/looks/look_1": look("failed", error=error_body)}
+    async with answering(routes) as (client, _):
+        with pytest.raises(hg.AvatarFailedError) as info:
+            await client.wait_for_avatar("look_1", deadline=5)
+    assert info.value.code == "NO_FACE"
+    assert "NO_FACE: No face found" in str(info.value)
+    assert info.value.look.error == hg.AvatarError(**error_body)
+
+
+async def test_a_completed_look_is_ready_without_preview_dimensions() -> None:
+    """completed is the schema's ready, whatever the preview fields say."""
+    routes = {
+        "GET /v3/avatars/looks/look_1": [
+            look("processing", preview_image_url="https://e.com/p.png"),
+            look("completed", image_width=None, image_height=None),
+        ]
+    }
+    async with answering(routes) as (client, _):
+        ready = await client.wait_for_avatar("look_1", deadline=5)
+    assert ready.is_ready
+    assert ready.status == "completed"
+
+
+async def test_a_validation_error_names_route_field_and_request_id() -> None:
+    """An undecodable body names the route, the field and the request id."""
+    routes = {"GET /v3/voices/v1": {"data": {"voice_id": "v1", "support_pause": "x"}}}
+    async with answering(routes) as (client, _):
+        with pytest.raises(hg.ResponseValidationError) as info:
+            await client.get_voice("v1")
+    error = info.value
+    assert error.route == "GET /v3/voices/{voice_id}"
+    assert error.fields == ("$.data.support_pause",)
+    assert error.request_id == "req_1"
+    assert "GET /v3/voices/{voice_id}" in str(error)
+    assert "req_1" in str(error)

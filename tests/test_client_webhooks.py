@@ -301,8 +301,15 @@ async def test_forged_success_cannot_complete_a_wait(
         },
         {"event_type": "avatar_video_gif.fail", "event_data": {"video_id": "{id}"}},
         {"event_type": "something.new", "event_data": {"video_id": "{id}"}},
+        {
+            "event_type": "batch.finished",
+            "event_data": {
+                "batch_id": "b_1",
+                "items": [{"video_id": "v_other"}, {"video_id": "{id}"}],
+            },
+        },
     ],
-    ids=["success-without-url", "gif-success", "gif-fail", "unknown"],
+    ids=["success-without-url", "gif-success", "gif-fail", "unknown", "batch"],
 )
 async def test_other_verified_events_only_poke(
     fake: FakeHeyGen, voice_id: str, payload: dict[str, Any]
@@ -313,7 +320,8 @@ async def test_other_verified_events_only_poke(
         created = await client.create_video(req(voice_id))
         wait = asyncio.create_task(client.wait_for_video(created.id))
         await asyncio.sleep(0.02)
-        body = json.dumps(payload).replace("{id}", created.id).encode()
+        body = json.dumps({"event_id": "evt_x", **payload})
+        body = body.replace("{id}", created.id).encode()
         secret = "whsec_x"
         signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         event = webhooks.verify(body, {"Signature": signature}, secret)
@@ -356,11 +364,13 @@ async def test_feed_about_nobody_watched(fake: FakeHeyGen, voice_id: str) -> Non
             await wait
 
 
+@pytest.mark.parametrize("scheme", ["heygen", "standard"])
 async def test_verified_success_completes_a_batch_job(
-    fake: FakeHeyGen, voice_id: str
+    fake: FakeHeyGen, voice_id: str, scheme: str
 ) -> None:
-    """Batch jobs share the loop, so a verified delivery completes them too."""
+    """Batch jobs share the loop: a verified delivery (either scheme) completes them."""
     fake.job_plan = plans(JobPlan(render_seconds=0.05))
+    fake.webhook_scheme = scheme
     async with Receiver() as receiver, strict_client(fake, poll=SLOW_POLL) as client:
         endpoint = await client.create_webhook_endpoint(receiver.url)
         assert endpoint.secret is not None
@@ -368,6 +378,7 @@ async def test_verified_success_completes_a_batch_job(
             handle = batch.submit(req(voice_id), tag="only")
             event = verified(await receiver.next(), endpoint.secret)
             assert isinstance(event, webhooks.VideoSucceeded)
+            assert event.scheme == scheme
             assert client.feed_webhook(event)
             outcome = await handle
         assert isinstance(outcome, hg.Completed)

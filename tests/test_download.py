@@ -300,3 +300,102 @@ async def test_webm_suffix_from_the_url(client: hg.Client, tmp_path: Path) -> No
     finally:
         await runner.cleanup()
     assert path.name == "v_1.webm"
+
+
+# -- names from the caller, size caps -----------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["../../pwned", "..", ".hidden", "a/b", "a b"])
+async def test_hostile_id_cannot_name_a_file_outside_the_folder(
+    fake: FakeHeyGen, client: hg.Client, tmp_path: Path, bad: str
+) -> None:
+    """An id that is no plain file name is refused before any request."""
+    folder = tmp_path / "out"
+    await asyncio.to_thread(folder.mkdir)
+    video = completed("http://127.0.0.1:9/never.mp4", video_id=bad)
+    with pytest.raises(ValueError, match="id must be"):
+        await client.download_video(bad, folder)
+    with pytest.raises(ValueError, match="plain file name"):
+        await client.download_video(video, folder)
+    assert fake.stats.requests == {}
+    assert files_in(tmp_path) == ["out"]
+    assert files_in(folder) == []
+
+
+async def test_file_is_named_after_the_callers_id(tmp_path: Path) -> None:
+    """The server's answer never picks the file name: a swapped id is refused."""
+    served: list[str] = []
+
+    async def get_video(request: web.Request) -> web.Response:
+        """Answer about another video than the one asked for."""
+        served.append(request.match_info["video_id"])
+        url = f"http://{request.host}/media.mp4"
+        data = {"id": "../../pwned", "status": "completed", "video_url": url}
+        return web.json_response({"data": data})
+
+    async def media(_request: web.Request) -> web.Response:
+        """Serve the file."""
+        return web.Response(body=MP4)
+
+    app = web.Application()
+    app.router.add_get("/v3/videos/{video_id}", get_video)
+    app.router.add_get("/media.mp4", media)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    folder = tmp_path / "a" / "b"
+    await asyncio.to_thread(folder.mkdir, parents=True)
+    try:
+        async with hg.Client(api_key="k", base_url=base, retry=FAST_RETRY) as client:
+            with pytest.raises(hg.ResponseValidationError, match="asked for 'v_1'"):
+                await client.download_video("v_1", folder)
+    finally:
+        await runner.cleanup()
+    assert served == ["v_1"]
+    assert files_in(tmp_path) == ["a"]
+    assert files_in(folder) == []
+
+
+async def test_download_over_the_cap_is_refused(
+    fake: FakeHeyGen, tmp_path: Path
+) -> None:
+    """A file larger than max_download_bytes is refused and leaves nothing."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        """Answer with a declared length."""
+        return web.Response(body=MP4)
+
+    async def streamed(request: web.Request) -> web.StreamResponse:
+        """Answer without a length, more than the cap."""
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(20):
+            await response.write(MP4)
+        return response
+
+    limits = hg.Limits(max_download_bytes=64)
+    async with strict_client(fake, limits=limits) as client:
+        for answer in (handler, streamed):
+            async with media_server(answer) as url:
+                with pytest.raises(hg.ResponseValidationError, match="larger than"):
+                    await client.download_video(completed(url), tmp_path / "a.mp4")
+    assert files_in(tmp_path) == []
+
+
+async def test_download_cap_can_be_lifted(fake: FakeHeyGen, tmp_path: Path) -> None:
+    """max_download_bytes=None saves any size; a file at the cap is fine."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        """Serve the file."""
+        return web.Response(body=MP4)
+
+    for cap in (None, len(MP4)):
+        limits = hg.Limits(max_download_bytes=cap)
+        async with (
+            strict_client(fake, limits=limits) as client,
+            media_server(handler) as url,
+        ):
+            path = await client.download_video(completed(url), tmp_path / "a.mp4")
+        assert path.read_bytes() == MP4

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from heygen_async._uploads import sniff_mime
+from tests._cli_helpers import copy_photos
+from tests._fake_helpers import fake_server_process
+from tests.test_cli_subprocess import jobs_created
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -70,10 +75,9 @@ def test_quickstart_example_waits_and_prints_url() -> None:
     )
 
 
-def test_batch_folder_example_reports_every_photo(tmp_path: Path) -> None:
-    """batch_folder.py reports each photo once, in completion order, and resumes."""
-    journal = tmp_path / "run.sqlite"
-    result = run_example("batch_folder.py", "--journal", str(journal))
+def test_batch_folder_example_reports_every_photo() -> None:
+    """batch_folder.py (no key) reports each photo once, in completion order."""
+    result = run_example("batch_folder.py")
     assert result.returncode == 0, result.stderr
     names = re.findall(r"^(?:done|failed|too slow) +(\S+):", result.stdout, re.M)
     assert len(names) == 24
@@ -81,4 +85,60 @@ def test_batch_folder_example_reports_every_photo(tmp_path: Path) -> None:
     assert re.search(
         r"^\d+ completed, \d+ failed, 0 timed out; \d+ requests$", result.stdout, re.M
     )
-    assert journal.exists()
+
+
+def test_batch_folder_refuses_a_journal_it_could_not_resume(tmp_path: Path) -> None:
+    """Without a key, --journal is refused: the in-process fake forgets its jobs."""
+    journal = tmp_path / "run.sqlite"
+    result = run_example("batch_folder.py", "--journal", str(journal))
+    assert result.returncode == 2
+    assert "heygen-async fake-server" in result.stderr
+    assert not journal.exists()
+
+
+def test_batch_folder_ctrl_c_then_resume_on_a_fake_server(tmp_path: Path) -> None:
+    """Ctrl-C exits 130 without a traceback; the same command resumes every job."""
+    copy_photos(tmp_path / "photos", 4)
+    journal = tmp_path / "run.sqlite"
+    args = [sys.executable, str(EXAMPLES / "batch_folder.py"), "photos"]
+    args += ["--journal", str(journal)]
+    with fake_server_process("--api-key", "ex-key", "--render-seconds", "0.8") as (
+        _server,
+        url,
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEYGEN_")}
+        env.update(HEYGEN_API_KEY="ex-key", HEYGEN_API_BASE=url)
+        with subprocess.Popen(
+            args,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process:
+            deadline = time.monotonic() + 30
+            while jobs_created(url) < 1:
+                assert time.monotonic() < deadline, "no job was created"
+                time.sleep(0.02)
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+        assert process.returncode == 130, err
+        assert "Traceback" not in err
+        assert "run the same command to resume" in err
+
+        again = subprocess.run(
+            args,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert again.returncode == 0, again.stderr
+        # Every job resumes into its video: none fails (a 404 was the bug).
+        assert not re.search(r"^failed ", again.stdout, re.M), again.stdout
+        # A job reported before Ctrl-C is not reported again on resume.
+        done = re.findall(r"^done +(\S+):", out + again.stdout, re.M)
+        assert sorted(done) == ["ada.png", "bruno.png", "chen.png", "dara.png"]
+        assert jobs_created(url) == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sys
@@ -15,7 +16,9 @@ import requests
 
 from heygen_async import _cli
 from heygen_async._cli import main
-from tests._fake_helpers import fake_server_process
+from heygen_async.testing import Fault
+from heygen_async.testing._voices import VOICES
+from tests._fake_helpers import create, fake_server_process, serve, video_body
 
 
 def free_port() -> int:
@@ -169,3 +172,217 @@ def test_subprocess_prints_url_and_stops_on_signal(signum: signal.Signals) -> No
         assert process.wait(timeout=10) == 0
         assert process.stderr is not None
         assert "stopped after 1 requests" in process.stderr.read()
+
+
+CREATE_BODY = {
+    "image_url": "https://example.com/person.jpg",
+    "script": "Hello!",
+    "voice_id": VOICES[0].voice_id,
+    "title": "delayed",
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (
+            "error:POST:/v3/videos:0.1:status=500",
+            Fault(kind="error", route="POST /v3/videos", probability=0.1, status=500),
+        ),
+        (
+            "malformed:POST /v3/videos:0.05:after",
+            Fault(
+                kind="malformed",
+                route="POST /v3/videos",
+                probability=0.05,
+                phase="after",
+            ),
+        ),
+        (
+            "rate_limit:get:/v3/videos/statuses:0:nth=5,6,7:retry_after=0.2",
+            Fault(
+                kind="rate_limit",
+                route="GET /v3/videos/statuses",
+                nth=(5, 6, 7),
+                retry_after=0.2,
+            ),
+        ),
+        (
+            " slow:*:0.5:before:delay=1.5 ",
+            Fault(kind="slow", probability=0.5, delay=1.5),
+        ),
+        (
+            "html:GET:/v3/videos/{video_id}:1:status=502:code=bad_gateway",
+            Fault(
+                kind="html",
+                route="GET /v3/videos/{video_id}",
+                probability=1.0,
+                status=502,
+                code="bad_gateway",
+            ),
+        ),
+    ],
+)
+def test_fault_parse(spec: str, expected: Fault) -> None:
+    """Fault.parse reads KIND:ROUTE:PROBABILITY[:PHASE][:OPTION=VALUE...]."""
+    assert Fault.parse(spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("error", "expected KIND:ROUTE:PROBABILITY"),
+        ("bogus:*:0.1", "KIND must be one of error, html, drop"),
+        ("error:*", "PROBABILITY is missing"),
+        ("error:*:often", "PROBABILITY must be a number"),
+        ("error:FETCH:/v3/videos:0.1", "ROUTE must be '*', 'POST:/v3/videos'"),
+        ("error:*:1.5", "'probability' must be <= 1.0"),
+        ("error:*:0.1:sideways", "unknown part 'sideways'"),
+        ("error:*:0.1:after:nth", "unknown part 'nth'"),
+        ("error:*:0.1:colour=red", "unknown part 'colour=red'"),
+        ("error:*:0:nth=first", "nth takes whole numbers"),
+        ("error:*:0", "this Fault never strikes"),
+        ("error:*:0.1:status=200", "'status' must be >= 400"),
+        ("slow:*:0.1:delay=soon", "delay must be a number"),
+    ],
+)
+def test_fault_parse_errors_name_the_part(spec: str, message: str) -> None:
+    """A malformed spec is a ValueError that quotes the spec and the bad part."""
+    with pytest.raises(ValueError, match=re.escape(message)) as exc:
+        Fault.parse(spec)
+    assert repr(spec) in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fault", "bogus:*:0.1"], "argument --fault: fault 'bogus:*:0.1'"),
+        (["--fault", "error:*"], "PROBABILITY is missing"),
+        (["--create-delay", "-1"], "argument --create-delay: expected SECONDS >= 0"),
+        (["--create-delay", "nan"], "expected SECONDS >= 0"),
+        (["--create-delay", "later"], "expected SECONDS >= 0"),
+    ],
+)
+def test_fault_flag_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Bad --fault or --create-delay values are usage errors with the reason."""
+    assert main(["fake-server", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_fault_on_unknown_route_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A well-formed fault on a route the fake does not serve is refused."""
+    assert main(["fake-server", "--fault", "error:GET:/v3/nowhere:0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "'GET /v3/nowhere' is not a FakeHeyGen route" in err
+
+
+def test_help_documents_fault_syntax(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help explains the fault syntax with examples."""
+    assert main(["fake-server", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--fault SPEC" in out
+    assert "--create-delay SECONDS" in out
+    assert "--fault malformed:POST:/v3/videos:0.05:after" in out
+    assert '"drop:GET /v3/videos/statuses:0.1"' in out
+
+
+def test_fault_flags_strike_through_the_subprocess() -> None:
+    """--fault specs (colon and quoted-space routes) are armed in a real server."""
+    with fake_server_process(
+        "--render-seconds",
+        "0",
+        "--fault",
+        "error:POST:/v3/videos:0:nth=1:status=500",
+        "--fault",
+        "html:GET /v3/users/me:0:nth=1,2:status=502",
+        "--fault",
+        "malformed:POST:/v3/videos:0:nth=3:after",
+    ) as (_, url):
+        headers = {"x-api-key": "fake-api-key"}
+        with requests.Session() as http:
+            http.headers.update(headers)
+            me = [http.get(f"{url}/v3/users/me", timeout=5) for _ in range(3)]
+            assert [r.status_code for r in me] == [502, 502, 200]
+            assert me[0].headers["Content-Type"].startswith("text/html")
+            posts = [
+                http.post(f"{url}/v3/videos", json=CREATE_BODY, timeout=5)
+                for _ in range(3)
+            ]
+            assert [r.status_code for r in posts] == [500, 200, 200]
+            assert posts[0].json()["error"]["code"] == "internal_error"
+            with pytest.raises(ValueError, match="Expecting"):
+                posts[2].json()  # truncated, but the video exists
+            stats = http.get(f"{url}/_fake/stats", timeout=5).json()
+            videos = http.get(f"{url}/_fake/videos", timeout=5).json()["videos"]
+    assert stats["faults_injected"] == 4
+    assert stats["jobs_created"] == 2
+    assert [v["index"] for v in videos] == [0, 1]
+    assert videos[0]["id"] == posts[1].json()["data"]["video_id"]
+
+
+def test_create_delay_answers_after_the_video_exists() -> None:
+    """--create-delay: the video is billed at once, the answer comes later."""
+    with fake_server_process("--render-seconds", "0", "--create-delay", "1") as (
+        _,
+        url,
+    ):
+        headers = {"x-api-key": "fake-api-key", "Idempotency-Key": "job-1"}
+        answers: list[tuple[float, requests.Response]] = []
+
+        def create() -> None:
+            response = requests.post(
+                f"{url}/v3/videos", json=CREATE_BODY, headers=headers, timeout=10
+            )
+            answers.append((time.monotonic(), response))
+
+        thread = threading.Thread(target=create)
+        thread.start()
+        videos: list[dict[str, object]] = []
+        deadline = time.monotonic() + 10
+        while not videos and time.monotonic() < deadline:
+            videos = requests.get(f"{url}/_fake/videos", timeout=5).json()["videos"]
+        seen_at = time.monotonic()
+        retry = requests.post(
+            f"{url}/v3/videos", json=CREATE_BODY, headers=headers, timeout=10
+        )
+        thread.join()
+        replay = requests.post(
+            f"{url}/v3/videos", json=CREATE_BODY, headers=headers, timeout=10
+        )
+        final = requests.get(f"{url}/_fake/videos", timeout=5).json()["videos"]
+    answered_at, answer = answers[0]
+    assert answered_at - seen_at > 0.5  # billed long before the client heard
+    assert retry.status_code == 409  # a retry meanwhile: the key is in progress
+    assert retry.json()["error"]["code"] == "request_in_progress"
+    assert answer.status_code == 200
+    video_id = answer.json()["data"]["video_id"]
+    assert replay.json()["data"]["video_id"] == video_id
+    assert len(final) == 1
+    assert final[0]["id"] == video_id
+    assert final[0]["idempotency_key"] == "job-1"
+    assert final[0]["title"] == "delayed"
+    assert final[0]["status"] == "completed"
+    assert final[0]["request"] == CREATE_BODY
+
+
+async def test_fake_videos_lists_what_was_billed() -> None:
+    """GET /_fake/videos: every video, in creation order, with key and status."""
+    async with serve(render_seconds=0) as (fake, session):
+        first = await create(session, title="one")
+        async with session.post(
+            "/v3/videos",
+            json=video_body(title="two"),
+            headers={"Idempotency-Key": "key-2"},
+        ) as resp:
+            second = (await resp.json())["data"]["video_id"]
+        async with session.get("/_fake/videos") as resp:
+            assert resp.status == 200
+            videos = (await resp.json())["videos"]
+        assert fake.stats.total_requests == 2  # the judge's reads are not counted
+    assert [v["id"] for v in videos] == [first, second]
+    assert [v["title"] for v in videos] == ["one", "two"]
+    assert [v["idempotency_key"] for v in videos] == [None, "key-2"]
+    assert [v["status"] for v in videos] == ["completed", "completed"]
+    assert videos[1]["request"] == video_body(title="two")

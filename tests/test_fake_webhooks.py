@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from heygen_async.testing import FakeHeyGen, JobPlan
+from heygen_async.testing._contract import SchemaChecker, operations
 from tests._fake_helpers import create, get_json, serve
 from tests._webhook_helpers import (
     ENDPOINTS,
@@ -41,6 +42,9 @@ async def test_success_is_delivered_signed() -> None:
         assert abs(int(delivery.headers["Heygen-Timestamp"]) - time.time()) < 5
         payload = delivery.json
         assert payload["event_type"] == "avatar_video.success"
+        # The id is in the signed body too, so a receiver never needs the header.
+        assert payload["event_id"] == delivery.headers["Heygen-Event-Id"]
+        assert not any(name.startswith("webhook-") for name in delivery.headers)
         data = payload["event_data"]
         assert data["video_id"] == video_id
         assert data["callback_id"] == "job-7"
@@ -205,6 +209,74 @@ async def test_deleted_video_is_not_announced() -> None:
         assert status == 200
         await asyncio.wait_for(fake._runtime.webhooks._task, 1)  # type: ignore[arg-type]
         assert receiver.deliveries == []
+
+
+async def test_standard_scheme_signs_as_standard_webhooks() -> None:
+    """webhook_scheme='standard': webhook-id/-timestamp/-signature, base64 secret."""
+    async with listening(webhook_scheme="standard") as (_, session, receiver, secret):
+        assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", secret)
+        video_id = await create(session)
+        delivery = await receiver.next()
+        assert delivery.standard_signed_by(secret)
+        assert not delivery.signed_by(secret)
+        headers = delivery.headers
+        assert "Heygen-Signature" not in headers
+        assert "Heygen-Event-Id" not in headers
+        assert headers["webhook-id"] == delivery.json["event_id"]
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 5
+        assert delivery.json["event_data"]["video_id"] == video_id
+        _, history = await get_json(session, "/v3/webhooks/events")
+        assert [event["event_id"] for event in history["data"]] == [
+            headers["webhook-id"]
+        ]
+
+
+async def test_standard_scheme_retries_keep_the_id_and_re_sign() -> None:
+    """Every attempt carries the same webhook-id, signed afresh; rotation applies."""
+    async with listening(
+        (500, 500), webhook_scheme="standard", webhook_retry_base=0.2
+    ) as (
+        _,
+        session,
+        receiver,
+        old,
+    ):
+        await create(session)
+        first = await receiver.next()
+        assert first.standard_signed_by(old)
+        _, listed = await get_json(session, ENDPOINTS)
+        endpoint_id = listed["data"][0]["endpoint_id"]
+        _, rotated = await call(
+            session, "POST", f"{ENDPOINTS}/{endpoint_id}/rotate-secret"
+        )
+        new = rotated["data"]["secret"]
+        second, third = await receiver.next(), await receiver.next()
+        assert {d.headers["webhook-id"] for d in (first, second, third)} == {
+            first.headers["webhook-id"]
+        }
+        assert all(d.standard_signed_by(new) for d in (second, third))
+        assert not second.standard_signed_by(old)
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["ok", "fail"])
+async def test_delivery_bodies_have_the_history_record_shape(fail: bool) -> None:
+    """A delivery body is a WebhookEventsList item: the official schema accepts it."""
+    plan = JobPlan(render_seconds=0.01, fail=fail)
+    async with listening(job_plan=plans(plan)) as (_, session, receiver, _secret):
+        await create(session)
+        body = (await receiver.next()).json
+        assert set(body) == {"event_id", "event_type", "event_data", "created_at"}
+        page = {"data": [body], "has_more": False, "next_token": None}
+        problems = SchemaChecker().problems(
+            operations()["WebhookEventsList"], "response", page
+        )
+        assert problems == []
+
+
+def test_unknown_webhook_scheme_is_refused() -> None:
+    """The scheme knob takes 'heygen' or 'standard' only."""
+    with pytest.raises(ValueError, match="webhook_scheme"):
+        FakeHeyGen(webhook_scheme="svix")
 
 
 # -- retries and chaos -------------------------------------------------------

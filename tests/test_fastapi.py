@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import importlib
 import importlib.util
+import io
 import json
 import sys
 import time
@@ -31,8 +32,8 @@ from heygen_async.fastapi import (
 )
 from heygen_async.testing import FakeHeyGen, JobPlan
 from tests._uvicorn import bind, serving
-from tests._webhook_helpers import until
-from tests.helpers import FAST_RETRY, strict_client
+from tests._webhook_helpers import Delivery, Receiver, until
+from tests.helpers import FAST_RETRY, req, strict_client
 
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fastapi_app.py"
@@ -126,17 +127,32 @@ async def post(
 
 
 def delivery(
-    secret: str, payload: Mapping[str, Any], *, event_id: str, at: float | None = None
+    secret: str,
+    payload: Mapping[str, Any],
+    *,
+    event_id: str,
+    at: float | None = None,
+    stamped: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
-    """A signed delivery of *payload*, computed independently of the SDK."""
-    body = json.dumps(payload).encode()
+    """
+    A signed delivery of *payload*, computed independently of the SDK.
+
+    The event id goes in the body (and the header); *stamped* signs
+    ``"{timestamp}.{body}"`` instead of the body alone.
+    """
+    body = json.dumps({"event_id": event_id, **payload} if event_id else payload)
+    raw = body.encode()
+    timestamp = str(int(time.time() if at is None else at))
+    message = f"{timestamp}.".encode() + raw if stamped else raw
     headers = {
         "Content-Type": "application/json",
-        "Heygen-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-        "Heygen-Timestamp": str(int(time.time() if at is None else at)),
+        "Heygen-Signature": hmac.new(
+            secret.encode(), message, hashlib.sha256
+        ).hexdigest(),
+        "Heygen-Timestamp": timestamp,
         "Heygen-Event-Id": event_id,
     }
-    return body, headers
+    return raw, headers
 
 
 async def deliver(
@@ -265,9 +281,8 @@ async def test_refused_deliveries_change_nothing(
         )
         status, video = await wait
         assert (status, video["id"], video["video_url"]) == (200, video_id, url)
-        status, answer = await deliver(stack.http, body, headers)  # a replay
-        assert status == 409
-        assert answer["error"]["code"] == "duplicate_event"
+        status, answer = await deliver(stack.http, body, headers)  # a repeat
+        assert (status, answer["duplicate"], answer["waiting"]) == (200, True, False)
     assert leftover_tasks() == []
 
 
@@ -403,7 +418,7 @@ async def test_router_options(voice_id: str) -> None:
                 await wait
             assert [e.event_id for e in seen] == ["evt_f"]
             # A delivery without an event id cannot be de-duplicated: both land.
-            body, headers = delivery("whsec_new", payload, event_id="")
+            body, headers = delivery("whsec_new", payload, event_id="", stamped=True)
             for _ in range(2):
                 status, answer = await deliver(http, body, headers)
                 assert (status, answer["event_id"]) == (200, None)
@@ -441,3 +456,195 @@ def test_import_without_fastapi_says_what_to_install(
     monkeypatch.delitem(sys.modules, "heygen_async.fastapi")
     with pytest.raises(ImportError, match=r"pip install 'heygen-async\[fastapi\]'"):
         importlib.import_module("heygen_async.fastapi")
+
+
+# -- replays, scheme pinning and body limits, over real sockets -----------------
+
+
+@asynccontextmanager
+async def router_app(
+    fake: FakeHeyGen, **router_options: Any
+) -> AsyncIterator[tuple[hg.Client, aiohttp.ClientSession]]:
+    """An app with only the lifespan and the webhook router, served by uvicorn."""
+    app = FastAPI(
+        lifespan=heygen_lifespan(
+            api_key=fake.api_key, base_url=fake.url, strict=True, poll=SLOW_POLL
+        )
+    )
+    app.include_router(webhook_router(**router_options))
+    sock, url = bind()
+    async with serving(app, sock), aiohttp.ClientSession(url) as http:
+        client = getattr(app.state, STATE_ATTRIBUTE)
+        assert isinstance(client, hg.Client)
+        yield client, http
+
+
+async def captured(
+    fake: FakeHeyGen, receiver: Receiver, client: hg.Client, voice_id: str
+) -> tuple[str, str, Delivery]:
+    """Register *receiver*, render one video; its secret, id and delivery."""
+    endpoint = await client.create_webhook_endpoint(receiver.url + HOOK)
+    assert endpoint.secret is not None
+    created = await client.create_video(req(voice_id))
+    return endpoint.secret, created.id, await receiver.next()
+
+
+@pytest.mark.parametrize("scheme", ["heygen", "standard"])
+async def test_captured_delivery_replayed_with_a_new_event_id_is_a_duplicate(
+    voice_id: str, scheme: str
+) -> None:
+    """A fake delivery lands once; replayed with a new Heygen-Event-Id, a 2xx no-op."""
+    events: list[webhooks.WebhookEvent] = []
+
+    async def on_event(event: webhooks.WebhookEvent) -> None:
+        events.append(event)
+
+    async with (
+        FakeHeyGen(render_seconds=0.05, webhook_scheme=scheme, seed=5) as fake,
+        Receiver() as receiver,
+        strict_client(fake) as admin,
+    ):
+        secret, video_id, captured_delivery = await captured(
+            fake, receiver, admin, voice_id
+        )
+        async with router_app(fake, secret=secret, on_event=on_event) as (client, http):
+            wait = asyncio.create_task(client.wait_for_video(video_id))
+            await asyncio.sleep(0.01)
+            body, headers = captured_delivery.body, captured_delivery.headers
+            status, answer = await deliver(http, body, headers)
+            assert (status, answer["waiting"]) == (200, True), answer
+            video = await wait
+            assert video.video_url == json.loads(body)["event_data"]["url"]
+            replay = {**headers, "Heygen-Event-Id": "evt_brand_new"}
+            status, answer = await deliver(http, body, replay)
+            assert status == 200
+            assert answer == {
+                "received": True,
+                "event_id": json.loads(body)["event_id"],
+                "duplicate": True,
+                "waiting": False,
+            }
+            assert [event.scheme for event in events] == [scheme]
+            if scheme == "standard":  # the webhook-id is signed: a new one breaks it
+                forged = {**headers, "webhook-id": "msg_brand_new"}
+                status, answer = await deliver(http, body, forged)
+                assert (status, answer["error"]["reason"]) == (401, "mismatch")
+            assert len(events) == 1
+            assert DETAIL not in client.request_counts()
+
+
+async def test_body_only_signature_without_an_event_id_is_refused(
+    voice_id: str,
+) -> None:
+    """A body-only signature over a body carrying no event id is a 401: replayable."""
+    async with (
+        FakeHeyGen(job_plan=lambda _i, _b: JobPlan(render_seconds=30)) as fake,
+        router_app(fake, secret="whsec_x") as (client, http),
+    ):
+        created = await client.create_video(req(voice_id))
+        wait = asyncio.create_task(client.wait_for_video(created.id))
+        payload = {
+            "event_type": "avatar_video.success",
+            "event_data": {"video_id": created.id, "url": "https://a/v.mp4"},
+        }
+        body, headers = delivery("whsec_x", payload, event_id="")
+        status, answer = await deliver(http, body, headers)
+        assert (status, answer["error"]["reason"]) == (401, "unsigned_event_id")
+        await asyncio.sleep(0.02)
+        assert not wait.done()
+        wait.cancel()
+
+
+@pytest.mark.parametrize("pinned", ["heygen", "standard", None])
+async def test_standard_deliveries_from_the_fake_and_pinning(
+    voice_id: str, pinned: str | None
+) -> None:
+    """The fake's Standard Webhooks deliveries verify, unless the router pins heygen."""
+    async with (
+        FakeHeyGen(
+            render_seconds=0.05,
+            webhook_scheme="standard",
+            webhook_attempts=1,
+            seed=2,
+        ) as fake,
+        strict_client(fake) as admin,
+    ):
+        sock, url = bind()
+        endpoint = await admin.create_webhook_endpoint(url + HOOK)
+        assert endpoint.secret is not None
+        assert endpoint.secret.startswith("whsec_")
+        app = FastAPI(
+            lifespan=heygen_lifespan(
+                api_key=fake.api_key, base_url=fake.url, strict=True, poll=SLOW_POLL
+            )
+        )
+        app.include_router(webhook_router(secret=endpoint.secret, scheme=pinned))
+        async with serving(app, sock):
+            client = getattr(app.state, STATE_ATTRIBUTE)
+            created = await client.create_video(req(voice_id))
+            wait = asyncio.create_task(client.wait_for_video(created.id))
+            await until(lambda: fake.stats.webhooks_attempted == 1)
+            await until(
+                lambda: fake.stats.webhooks_delivered + fake.stats.webhooks_failed == 1
+            )
+            if pinned == "heygen":
+                assert fake.stats.webhooks_failed == 1
+                assert not wait.done()
+                wait.cancel()
+            else:
+                assert fake.stats.webhooks_delivered == 1
+                video = await wait
+                assert video.video_url is not None
+                assert DETAIL not in client.request_counts()
+
+
+def test_router_refuses_a_bad_scheme_or_limit() -> None:
+    """An unknown scheme or a max_body below 1 is a configuration error."""
+    with pytest.raises(ValueError, match="scheme"):
+        webhook_router(secret="s", scheme="svix")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_body"):
+        webhook_router(secret="s", max_body=0)
+
+
+async def fifty_megabytes() -> AsyncIterator[bytes]:
+    """50 MB in 1 MB chunks, sent chunked (no Content-Length)."""
+    chunk = b"x" * (1 << 20)
+    for _ in range(50):
+        yield chunk
+
+
+async def test_oversized_bodies_get_413_before_anything_else() -> None:
+    """50 MB, declared or chunked, on either route: a quick 413; the limit is set."""
+    async with (
+        FakeHeyGen() as fake,
+        router_app(fake, secret="whsec_x", callback_path="/cb") as (client, http),
+    ):
+        big = b"{" + b" " * (50 * (1 << 20)) + b"}"
+        for path in (HOOK, "/cb"):
+            started = time.monotonic()
+            for data in (io.BytesIO(big), fifty_megabytes()):
+                try:
+                    async with http.post(path, data=data) as response:
+                        assert response.status == 413
+                        answer = await response.json()
+                        assert answer["error"]["code"] == "payload_too_large"
+                except aiohttp.ClientOSError:  # closed while we still sent
+                    pytest.fail("the server closed before answering 413")
+            assert time.monotonic() - started < 5
+        assert client.request_counts() == {}
+    async with (
+        FakeHeyGen() as fake,
+        router_app(fake, secret="whsec_x", max_body=300) as (
+            _,
+            http,
+        ),
+    ):
+        payload = {"event_type": "x.y", "event_data": {"pad": "p" * 150}}
+        body, headers = delivery("whsec_x", payload, event_id="evt_small")
+        assert len(body) <= 300
+        status, _answer = await deliver(http, body, headers)
+        assert status == 200
+        payload["event_data"]["pad"] = "p" * 300
+        body, headers = delivery("whsec_x", payload, event_id="evt_big")
+        status, answer = await deliver(http, body, headers)
+        assert (status, answer["error"]["code"]) == (413, "payload_too_large")

@@ -19,7 +19,8 @@ import heygen_async as hg
 from heygen_async._http import parse_retry_after
 from heygen_async._throttle import Throttle
 from heygen_async.testing import FakeHeyGen, Fault
-from tests.helpers import loopback_server, strict_client
+from heygen_async.testing._faults import FaultPhase
+from tests.helpers import FAST_RETRY, loopback_server, png, strict_client
 
 
 VIDEO_ROUTE = "GET /v3/videos/{video_id}"
@@ -662,3 +663,322 @@ def test_throttle_keeps_the_later_deferral() -> None:
     throttle.defer(1.0)
     assert throttle.deferrals == 1
     assert throttle.delay() > 4
+
+
+# -- malformed 2xx on keyed POSTs, and outcome_unknown ------------------------
+
+
+@pytest.mark.parametrize("phase", ["before", "after"])
+async def test_malformed_create_is_replayed(
+    fake: FakeHeyGen, client: hg.Client, phase: FaultPhase
+) -> None:
+    """A truncated 200 on a keyed create is retried: one paid job, returned."""
+    fake.add_fault(Fault(kind="malformed", route=CREATE_ROUTE, nth=(1,), phase=phase))
+    created = await client.create_video(request(), idempotency_key="malformed-1")
+    stats = fake.stats
+    assert stats.requests[CREATE_ROUTE] == 2
+    assert stats.jobs_created == 1
+    assert [created.id] == list(fake.videos)
+    assert (1 if phase == "after" else 0) == stats.idempotent_replays
+    assert client._throttle.budget.tokens == client._throttle.budget.capacity
+
+
+async def test_malformed_upload_is_replayed(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A truncated 200 on an asset upload is replayed: one asset, returned."""
+    route = "POST /v3/assets"
+    fake.add_fault(Fault(kind="malformed", route=route, nth=(1,), phase="after"))
+    asset = await client.upload_asset(png(7))
+    assert asset.id
+    assert fake.stats.requests[route] == 2
+    assert fake.stats.uploads == 1
+
+
+async def test_unexpected_envelope_on_keyed_create_is_replayed() -> None:
+    """A 2xx that is JSON but not the create envelope is asked for again."""
+    answers = iter(
+        [
+            web.json_response({"no": "data"}),
+            web.json_response({"data": {"video_id": "v_1", "status": "waiting"}}),
+        ]
+    )
+    keys: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        keys.append(request.headers["Idempotency-Key"])
+        return next(answers)
+
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=FAST_RETRY) as client,
+    ):
+        created = await client.create_video(request(), idempotency_key="env-1")
+    assert created.id == "v_1"
+    assert keys == ["env-1", "env-1"]
+
+
+async def test_malformed_create_after_attempts_is_outcome_unknown(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A keyed create that never gets a readable 2xx raises, outcome unknown."""
+    fake.add_fault(
+        Fault(kind="malformed", route=CREATE_ROUTE, nth=(1, 2, 3, 4), phase="after")
+    )
+    with pytest.raises(hg.ResponseValidationError) as info:
+        await client.create_video(request(), idempotency_key="never-readable")
+    error = info.value
+    assert error.outcome_unknown is True
+    assert error.route == "POST /v3/videos"
+    assert error.status == 200
+    assert error.request_id is not None
+    assert f"request_id={error.request_id}" in str(error)
+    assert fake.stats.requests[CREATE_ROUTE] == 4  # attempts=4
+    assert fake.stats.jobs_created == 1
+
+
+async def test_malformed_unkeyed_post_is_not_retried(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """Without a key a malformed 2xx is not resent, and says the job may exist."""
+    fake.add_fault(Fault(kind="malformed", route=CREATE_ROUTE, nth=(1,), phase="after"))
+    with pytest.raises(hg.ResponseValidationError) as info:
+        await client.request("POST", "/v3/videos", json=BODY)
+    assert info.value.outcome_unknown is True
+    assert fake.stats.requests[CREATE_ROUTE] == 1
+    assert fake.stats.jobs_created == 1
+
+
+async def test_malformed_get_is_not_outcome_unknown(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A read has no side effect, so its errors never claim an unknown outcome."""
+    fake.add_fault(Fault(kind="malformed", route="GET /v3/users/me", nth=(1,)))
+    with pytest.raises(hg.ResponseValidationError) as info:
+        await client.get_me()
+    assert info.value.outcome_unknown is False
+
+
+@pytest.mark.parametrize(
+    ("fault", "unknown"),
+    [
+        (Fault(kind="error", route=CREATE_ROUTE, nth=(1,), status=503), True),
+        (Fault(kind="html", route=CREATE_ROUTE, nth=(1,), status=502), True),
+        (Fault(kind="drop", route=CREATE_ROUTE, nth=(1,), phase="after"), True),
+        (Fault(kind="drop", route=CREATE_ROUTE, nth=(1,)), True),
+        (Fault(kind="error", route=CREATE_ROUTE, nth=(1,), status=400), False),
+        (Fault(kind="error", route=CREATE_ROUTE, nth=(1,), status=402), False),
+        (Fault(kind="error", route=CREATE_ROUTE, nth=(1,), status=404), False),
+        (Fault(kind="error", route=CREATE_ROUTE, nth=(1,), status=409), True),
+    ],
+    ids=lambda v: f"{v.kind}-{v.status}-{v.phase}" if isinstance(v, Fault) else None,
+)
+async def test_unkeyed_post_errors_say_whether_the_job_may_exist(
+    fake: FakeHeyGen, client: hg.Client, fault: Fault, unknown: bool
+) -> None:
+    """5xx, drops and 409 leave a POST's outcome unknown; other 4xx are definite."""
+    fake.add_fault(fault)
+    with pytest.raises(hg.HeyGenError) as info:
+        await client.request("POST", "/v3/videos", json=BODY)
+    assert unknown is info.value.outcome_unknown
+    assert fake.stats.requests[CREATE_ROUTE] == 1
+
+
+async def test_rate_limited_create_is_a_definite_not_yet(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A 429 processed nothing: outcome_unknown is False."""
+    fake.add_fault(
+        Fault(kind="rate_limit", route=CREATE_ROUTE, nth=(1,), retry_after=0.01)
+    )
+    with pytest.raises(hg.RateLimitError) as info:
+        await client._create(
+            request(), idempotency_key="rl-1", retry_on_rate_limit=False
+        )
+    assert info.value.outcome_unknown is False
+
+
+async def test_429_after_a_dropped_try_keeps_the_outcome_unknown(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A 429 on the retry says nothing about the first try, which made a job."""
+    fake.add_fault(Fault(kind="drop", route=CREATE_ROUTE, nth=(1,), phase="after"))
+    fake.add_fault(
+        Fault(kind="rate_limit", route=CREATE_ROUTE, nth=(2,), retry_after=0.01)
+    )
+    with pytest.raises(hg.RateLimitError) as info:
+        await client._create(
+            request(), idempotency_key="rl-2", retry_on_rate_limit=False
+        )
+    assert info.value.outcome_unknown is True
+    assert fake.stats.jobs_created == 1
+
+
+async def test_keyed_create_5xx_after_attempts_is_outcome_unknown(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A keyed create that keeps meeting 5xx gives up with outcome unknown."""
+    fake.add_fault(
+        Fault(kind="error", route=CREATE_ROUTE, nth=(1, 2, 3, 4), status=500)
+    )
+    with pytest.raises(hg.ServerError) as info:
+        await client.create_video(request())
+    assert info.value.outcome_unknown is True
+    assert fake.stats.requests[CREATE_ROUTE] == 4
+
+
+async def test_timed_out_post_is_outcome_unknown(fake: FakeHeyGen) -> None:
+    """A POST that timed out may have made a job."""
+    fake.add_fault(Fault(kind="slow", route=CREATE_ROUTE, nth=(1,), delay=0.3))
+    async with strict_client(fake, timeouts=hg.Timeouts(write=0.05)) as client:
+        with pytest.raises(hg.RequestTimeoutError) as info:
+            await client.request("POST", "/v3/videos", json=BODY)
+    assert info.value.outcome_unknown is True
+
+
+async def test_refused_connection_is_a_definite_not_sent() -> None:
+    """A POST whose connection was never made was never sent."""
+    url = f"http://127.0.0.1:{unused_port()}"
+    async with hg.Client(
+        api_key="k", base_url=url, retry=hg.RetryPolicy(attempts=1)
+    ) as client:
+        with pytest.raises(hg.TransportError) as info:
+            await client.request("POST", "/v3/videos", json=BODY)
+    assert info.value.outcome_unknown is False
+
+
+def test_outcome_unknown_survives_pickling() -> None:
+    """The flag crosses process boundaries with the error."""
+    error = hg.ServerError(status=500, code="internal_error", message="boom")
+    error.outcome_unknown = True
+    clone = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own object)
+    assert clone.outcome_unknown is True
+    invalid = hg.ResponseValidationError("bad", route="POST /v3/videos", status=200)
+    invalid.outcome_unknown = True
+    clone2 = pickle.loads(pickle.dumps(invalid))  # noqa: S301 (our own object)
+    assert (clone2.route, clone2.status, clone2.outcome_unknown) == (
+        "POST /v3/videos",
+        200,
+        True,
+    )
+    assert hg.HeyGenError("x").outcome_unknown is False
+
+
+# -- 409 request_in_progress: its own patience -------------------------------
+
+
+def in_progress() -> web.Response:
+    """HeyGen's answer to a keyed retry racing its first try."""
+    body = {"error": {"code": "request_in_progress", "message": "busy"}}
+    return web.json_response(body, status=409)
+
+
+async def test_request_in_progress_spends_neither_attempts_nor_budget() -> None:
+    """Six 409s are waited out with attempts=2 and an empty retry budget."""
+    calls = 0
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls <= 6:
+            return in_progress()
+        return web.json_response({"data": {"video_id": "v_1", "status": "waiting"}})
+
+    policy = hg.RetryPolicy(attempts=2, wait_initial=0.001, wait_max=0.005)
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=policy) as client,
+    ):
+        client._throttle.budget.tokens = 0
+        created = await client.create_video(request(), idempotency_key="busy-1")
+    assert created.id == "v_1"
+    assert calls == 7
+    assert client._throttle.budget.refused == 0
+
+
+async def test_request_in_progress_gives_up_after_patience() -> None:
+    """Past its patience a keyed POST raises ConflictError, outcome unknown."""
+    calls = 0
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        return in_progress()
+
+    policy = hg.RetryPolicy(
+        wait_initial=0.005, wait_max=0.01, jitter=False, in_progress_patience=0.1
+    )
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=policy) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(hg.ConflictError) as info:
+            await client.create_video(request(), idempotency_key="busy-2")
+        elapsed = time.monotonic() - started
+    assert info.value.code == "request_in_progress"
+    assert info.value.outcome_unknown is True
+    assert 0.1 <= elapsed < 2.0
+    assert calls > 2
+
+
+async def test_request_in_progress_stops_at_the_policy_deadline() -> None:
+    """The policy's deadline bounds the patience too."""
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return in_progress()
+
+    policy = hg.RetryPolicy(
+        wait_initial=0.01, wait_max=0.02, in_progress_patience=30, deadline=0.1
+    )
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=policy) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(hg.ConflictError) as info:
+            await client.create_video(request(), idempotency_key="busy-3")
+    assert time.monotonic() - started < 5.0
+    assert info.value.outcome_unknown is True
+
+
+async def test_malformed_photo_avatar_is_replayed(
+    fake: FakeHeyGen, client: hg.Client
+) -> None:
+    """A truncated 200 on a keyed avatar create is replayed: one avatar."""
+    route = "POST /v3/avatars"
+    fake.add_fault(Fault(kind="malformed", route=route, nth=(1,), phase="after"))
+    avatar = await client.create_photo_avatar(
+        name="me", image_url="https://e.com/face.jpg"
+    )
+    assert avatar.look.id
+    assert fake.stats.requests[route] == 2
+
+
+async def test_resumed_create_waits_for_the_first_one(fake: FakeHeyGen) -> None:
+    """A second process resending the key waits for the first try and shares its job."""
+    fake.add_fault(
+        Fault(kind="slow", route=CREATE_ROUTE, nth=(1,), delay=0.3, phase="after")
+    )
+    policy = hg.RetryPolicy(attempts=1, wait_initial=0.01, wait_max=0.02)
+    async with (
+        strict_client(fake) as first,
+        strict_client(fake, retry=policy) as second,
+    ):
+        second._throttle.budget.tokens = 0
+        original = asyncio.create_task(
+            first.create_video(request(), idempotency_key="resume-1")
+        )
+        while fake.stats.requests.get(CREATE_ROUTE, 0) == 0:
+            await asyncio.sleep(0.005)
+        resumed = await second.create_video(request(), idempotency_key="resume-1")
+        assert (await original).id == resumed.id
+    assert fake.stats.jobs_created == 1
+    assert fake.stats.responses[CREATE_ROUTE].get(409, 0) >= 1
+
+
+def test_in_progress_patience_is_a_policy_field() -> None:
+    """The patience is configurable and never negative."""
+    assert hg.RetryPolicy().in_progress_patience == 120.0
+    with pytest.raises(ValueError, match="in_progress_patience"):
+        hg.RetryPolicy(in_progress_patience=-1)

@@ -51,10 +51,12 @@ def _server() -> Iterator[str]:
         yield url
 
 
-def run_child(url: str, journal: Path, results: Path, *crash: str) -> int:
+def run_child(
+    url: str, journal: Path, results: Path, *crash: str, jobs: int = JOBS
+) -> int:
     """Run one child to its end (or its self-inflicted death)."""
     env = {**os.environ, "VOICE_ID": VOICES[0].voice_id}
-    args = [sys.executable, str(CHILD), url, str(journal), str(results), str(JOBS)]
+    args = [sys.executable, str(CHILD), url, str(journal), str(results), str(jobs)]
     done = subprocess.run([*args, *crash], env=env, timeout=120, check=False)
     return done.returncode
 
@@ -93,3 +95,24 @@ def test_sigkill_at_any_moment_pays_each_job_once(server: str, tmp_path: Path) -
     assert stats["duplicate_jobs"] == 0
     assert tags == list(range(JOBS))
     assert all(line.endswith("\tCompleted") for line in lines)
+
+
+@pytest.mark.slow
+def test_killed_during_a_create_the_resume_waits_out_409(tmp_path: Path) -> None:
+    """Killed while HeyGen still works on a create: the resume gets 409, then it."""
+    journal = tmp_path / "journal.sqlite"
+    results = tmp_path / "results.tsv"
+    with fake_server_process("--render-seconds", "0.1", "--create-delay", "1.5") as (
+        _,
+        url,
+    ):
+        code = run_child(url, journal, results, "during_post", "1", jobs=3)
+        assert code == -signal.SIGKILL
+        assert run_child(url, journal, results, jobs=3) == 0
+        with urllib.request.urlopen(f"{url}/_fake/stats") as response:  # noqa: S310
+            stats = json.load(response)
+    assert stats["responses"]["POST /v3/videos"]["409"] >= 1
+    assert stats["jobs_created"] == 3
+    assert stats["duplicate_jobs"] == 0
+    lines = sorted(results.read_text().splitlines())
+    assert lines == ["0\tCompleted", "1\tCompleted", "2\tCompleted"]

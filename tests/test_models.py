@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,71 @@ def test_terminal_statuses(status: hg.VideoStatus, terminal: bool) -> None:
     ],
 )
 def test_avatar_look_readiness(look: hg.AvatarLook, ready: bool, failed: bool) -> None:
-    """A look is ready once its preview and size are known, unless it failed."""
+    """Without a status, a look is ready once its preview and size are known."""
     assert (look.is_ready, look.is_failed) == (ready, failed)
+
+
+@pytest.mark.parametrize(
+    ("status", "ready", "failed", "consent"),
+    [
+        ("processing", False, False, False),
+        ("pending_consent", False, False, True),
+        ("failed", False, True, False),
+        ("completed", True, False, False),
+        ("queued_v2", False, False, False),
+    ],
+)
+def test_avatar_look_status_vocabulary(
+    status: str, ready: bool, failed: bool, consent: bool
+) -> None:
+    """The schema's look statuses decide readiness, not the preview fields."""
+    look = hg.AvatarLook(
+        id="l", status=status, preview_image_url="u", image_width=9, image_height=9
+    )
+    assert (look.is_ready, look.is_failed, look.needs_consent) == (
+        ready,
+        failed,
+        consent,
+    )
+    bare = hg.AvatarLook(id="l", status=status)
+    assert (bare.is_ready, bare.is_failed) == (ready, failed)
+
+
+def _clone(error: Exception) -> Any:
+    return pickle.loads(pickle.dumps(error))  # noqa: S301 (our own object)
+
+
+def test_failure_errors_pickle_with_their_details() -> None:
+    """Errors cross process boundaries with their attributes intact."""
+    look = hg.AvatarLook(
+        id="l",
+        status="failed",
+        group_id="g",
+        error=hg.AvatarError(code="NO_FACE", message="none"),
+    )
+    failed = _clone(hg.AvatarFailedError(look))
+    assert ("NO_FACE", look) == (failed.code, failed.look)
+    consent = _clone(hg.AvatarConsentRequiredError(look))
+    assert (consent.look_id, consent.group_id) == ("l", "g")
+    drift = hg.ResponseValidationError(
+        "bad", route="GET /v3/x", fields=["$.data.a"], request_id="r"
+    )
+    again = _clone(drift)
+    assert (
+        again.route,
+        again.fields,
+        again.request_id,
+    ) == ("GET /v3/x", ("$.data.a",), "r")
+    assert str(again) == "bad"
+    plain = hg.ResponseValidationError("plain")
+    assert (plain.route, plain.fields, plain.request_id) == (None, (), None)
+
+
+def test_a_failed_look_without_details_still_says_so() -> None:
+    """No error object: the message says no reason was given."""
+    error = hg.AvatarFailedError(hg.AvatarLook(id="l", status="failed"))
+    assert error.code is None
+    assert "no reason given" in str(error)
 
 
 @pytest.mark.parametrize(

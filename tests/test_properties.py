@@ -62,7 +62,7 @@ status_items = st.builds(
     hg.StatusItem,
     id=text,
     status=st.sampled_from(hg.VideoStatus),
-    error=maybe_text,
+    error=st.none() | st.builds(hg.StatusError, code=maybe_text, message=maybe_text),
     batch_id=maybe_text,
     item_index=maybe_int,
 )
@@ -120,7 +120,13 @@ wallets = st.builds(
     hg.Wallet,
     currency=maybe_text,
     remaining_balance=maybe_float,
-    auto_reload=maybe_bool,
+    auto_reload=st.none()
+    | st.builds(
+        hg.AutoReload,
+        enabled=st.booleans(),
+        amount_usd=maybe_float,
+        threshold_usd=maybe_float,
+    ),
 )
 accounts = st.builds(
     hg.Account,
@@ -130,8 +136,8 @@ accounts = st.builds(
     last_name=maybe_text,
     billing_type=maybe_text,
     wallet=st.none() | wallets,
-    subscription=st.none() | st.dictionaries(text, json_values, max_size=3),
-    usage_based=st.none() | st.dictionaries(text, json_values, max_size=3),
+    subscription=st.none() | st.builds(hg.Subscription, plan=maybe_text),
+    usage_based=st.none() | st.builds(hg.UsageBased, spending_cap_usd=maybe_float),
 )
 responses = st.one_of(
     videos,
@@ -182,20 +188,32 @@ def _choice(values: tuple[str, ...]) -> st.SearchStrategy[str | None]:
     return st.none() | st.sampled_from(values)
 
 
+def non_blank(max_size: int) -> st.SearchStrategy[str]:
+    """Text a request accepts: not empty, not only whitespace."""
+    return st.text(min_size=1, max_size=max_size).filter(str.strip)
+
+
+request_ids = non_blank(30)
+request_urls = st.from_regex(r"\Ahttps?://[a-z0-9]{1,12}\.com(/[a-z0-9._-]{0,20})?\Z")
+maybe_words = st.none() | non_blank(20)
+
+
 @st.composite
 def video_requests(draw: st.DrawFn) -> hg.VideoRequest:
     """Any valid VideoRequest without a local path."""
     image = draw(
         st.sampled_from(["image_url", "image_asset_id", "avatar_id"]).map(
-            lambda name: {name: draw(st.text(min_size=1, max_size=30))}
+            lambda name: {
+                name: draw(request_urls if name == "image_url" else request_ids)
+            }
         )
     )
     speech_kind = draw(st.sampled_from(["script", "audio_url", "audio_asset_id"]))
     speech: dict[str, Any]
     if speech_kind == "script":
         speech = {
-            "script": draw(st.text(min_size=1, max_size=200)),
-            "voice_id": draw(st.text(min_size=1, max_size=20)),
+            "script": draw(non_blank(200)),
+            "voice_id": draw(request_ids),
             "voice_settings": draw(
                 st.none()
                 | st.builds(
@@ -203,36 +221,39 @@ def video_requests(draw: st.DrawFn) -> hg.VideoRequest:
                     speed=st.none() | st.floats(0.5, 1.5),
                     pitch=st.none() | st.floats(-50, 50),
                     volume=st.none() | st.floats(0, 1),
-                    locale=maybe_text,
+                    locale=st.none() | non_blank(10),
                 )
             ),
         }
     else:
-        speech = {speech_kind: draw(st.text(min_size=1, max_size=30))}
+        kind = request_urls if speech_kind == "audio_url" else request_ids
+        speech = {speech_kind: draw(kind)}
     output_format = draw(_choice(("mp4", "webm")))
     background = None
     if output_format != "webm":
         background = draw(
             st.none()
             | st.builds(hg.Background, color=st.from_regex(r"\A#[0-9a-f]{6}\Z"))
-            | st.builds(hg.Background, image_url=st.text(min_size=1))
-            | st.builds(hg.Background, image_asset_id=st.text(min_size=1))
+            | st.builds(hg.Background, image_url=request_urls)
+            | st.builds(hg.Background, image_asset_id=request_ids)
         )
     return hg.VideoRequest(
         **image,
         **speech,
-        title=draw(maybe_text),
+        title=draw(maybe_words),
         resolution=draw(_choice(RESOLUTIONS)),  # type: ignore[arg-type]
         aspect_ratio=draw(_choice(ASPECT_RATIOS)),  # type: ignore[arg-type]
         remove_background=draw(maybe_bool),
         background=background,
-        callback_url=draw(maybe_text),
-        callback_id=draw(maybe_text),
-        motion_prompt=draw(maybe_text),
+        callback_url=draw(st.none() | request_urls),
+        callback_id=draw(maybe_words),
+        motion_prompt=draw(maybe_words),
         expressiveness=draw(_choice(EXPRESSIVENESS)),  # type: ignore[arg-type]
         fit=draw(_choice(FITS)),  # type: ignore[arg-type]
         output_format=output_format,  # type: ignore[arg-type]
-        caption=draw(st.none() | st.builds(hg.Caption, style=maybe_text)),
+        caption=draw(
+            st.none() | st.builds(hg.Caption, style=st.sampled_from([None, "default"]))
+        ),
     )
 
 

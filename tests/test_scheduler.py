@@ -182,3 +182,16 @@ async def test_auth_error_during_poll_fails_waiters(voice_id: str) -> None:
         async with strict_client(fake, api_key="wrong-key") as other:
             with pytest.raises(hg.AuthenticationError):
                 await other.wait_for_video(created.id)
+
+
+async def test_single_get_errors_are_retried_later(voice_id: str) -> None:
+    """A failing single GET for a finished render is asked again, not failed."""
+    fault = Fault(
+        kind="error", status=503, route="GET /v3/videos/{video_id}", nth=(1, 2)
+    )
+    async with FakeHeyGen(render_seconds=0.02, faults=[fault]) as fake:
+        async with strict_client(fake, retry=hg.RetryPolicy(attempts=1)) as client:
+            video = await client.render(req(voice_id))
+        stats = fake.stats
+    assert video.status is hg.VideoStatus.COMPLETED
+    assert stats.requests["GET /v3/videos/{video_id}"] == 3

@@ -170,3 +170,20 @@ def test_webhook_policy_is_a_slow_safety_net() -> None:
     assert net.interval_max > default.interval_max
     assert net.deadline == default.deadline
     assert hg.PollPolicy.for_webhooks(deadline=None).deadline is None
+
+
+async def test_single_get_fallback_backs_off_once_per_poll(voice_id: str) -> None:
+    """Without a bulk endpoint, each single GET grows the interval once."""
+    async with (
+        FakeHeyGen(render_seconds=30, bulk_statuses=False) as fake,
+        strict_client(fake) as client,
+    ):
+        created = await client.create_video(req(voice_id))
+        scheduler = Scheduler(client, poll=SLOW)
+        watch = scheduler.watch(created.id)
+        async with asyncio.timeout(5):
+            while scheduler.detail_calls < 3 or watch.resolving:
+                await asyncio.sleep(0.001)
+        polls = scheduler.detail_calls
+        assert watch.interval == pytest.approx(SLOW.interval_initial * 2**polls)
+        await scheduler.aclose()

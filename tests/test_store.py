@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
 import heygen_async as hg
 from heygen_async import _journal
-from heygen_async.testing import FakeHeyGen, JobPlan
+from heygen_async._store import set_aside
+from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 from tests.helpers import png, req, strict_client
 
 
@@ -259,3 +261,281 @@ def test_rate_limit_refusal_rebuilds() -> None:
     assert isinstance(rebuilt, hg.Failed)
     assert isinstance(rebuilt.error, hg.RateLimitError)
     assert rebuilt.error.code == "quota_exceeded"
+
+
+CREATE = "POST /v3/videos"
+
+
+async def test_unanswered_create_survives_a_crash_and_resumes(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """Crashing while a create's outcome is unknown leaves it pending, same key."""
+    path = tmp_path / "journal.sqlite"
+    unreadable = Fault(kind="malformed", route=CREATE, nth=range(1, 7), phase="after")
+    later = hg.PollPolicy(interval_initial=30, interval_max=30, deadline=None)
+    async with FakeHeyGen(render_seconds=0.02, faults=[unreadable]) as fake:
+        async with strict_client(fake) as client:
+
+            async def crash() -> None:
+                journal = hg.SQLiteStore(path)
+                async with client.batch(store=journal, poll=later) as b:
+                    handle = b.submit(req(voice_id), tag="x")
+                    # Answered (unreadably) and waiting to be asked again.
+                    while not (
+                        handle.done()
+                        or (fake.stats.requests.get(CREATE) and b.stats().queued)
+                    ):
+                        await asyncio.sleep(0.005)
+                    assert not handle.done()
+                    raise KeyboardInterrupt
+
+            with pytest.raises(KeyboardInterrupt):
+                await crash()
+            store = hg.SQLiteStore(path)
+            await store.open()
+            records = await store.load()
+            await store.close()
+            assert [(r.outcome, r.video_id) for r in records] == [(None, None)]
+            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                handle = batch.submit(req(voice_id), tag="x")
+                outcomes = [o async for o in batch.as_completed()]
+    assert handle.key == records[0].key
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert fake.stats.jobs_created == 1
+    assert fake.stats.duplicate_jobs == 0
+
+
+async def test_old_journals_retry_unanswered_creates(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """A create an older version journaled as failed for a bad 200 is resumed."""
+    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    async with FakeHeyGen(render_seconds=0.02) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=store) as batch:
+                handle = batch.submit(req(voice_id), tag="x")
+            await store.open()
+            # What an older version wrote after an unreadable 200 on the create.
+            error = {"type": "ResponseValidationError", "message": "not JSON"}
+            await store.update(
+                handle.key,
+                video_id=None,
+                status=None,
+                outcome="failed",
+                detail={"error": error},
+            )
+            await store.close()
+            async with client.batch(store=store) as batch:
+                outcomes = [o async for o in batch.as_completed()]
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert fake.stats.jobs_created == 1
+
+
+async def test_second_batch_on_a_journal_is_refused_at_once(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """Two batches on one journal: the second fails fast, naming it."""
+    path = tmp_path / "journal.sqlite"
+    async with FakeHeyGen(render_seconds=0.02) as fake, strict_client(fake) as client:
+        async with client.batch(store=hg.SQLiteStore(path)) as first:
+            first.submit(req(voice_id), tag="x")
+            for store in (hg.SQLiteStore(path), first._store):
+                second = client.batch(store=store)
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                with pytest.raises(hg.JournalBusyError, match="in use") as caught:
+                    await second.__aenter__()
+                assert loop.time() - started < 1
+                assert caught.value.path == str(path)
+                assert str(path) in str(caught.value)
+        # Released on close: the next batch opens it and sends nothing.
+        async with client.batch(store=hg.SQLiteStore(path)) as third:
+            assert len(third.jobs) == 1
+    assert fake.stats.jobs_created == 1
+
+
+async def test_memory_store_serves_one_batch_at_a_time() -> None:
+    """A MemoryStore is locked per instance, and unlocked on close."""
+    store = hg.MemoryStore()
+    await store.open()
+    with pytest.raises(hg.JournalBusyError, match="MemoryStore"):
+        await store.open()
+    await store.close()
+    await store.open()
+    await store.close()
+
+
+HOLDER = """
+import asyncio, sys
+import heygen_async as hg
+
+async def main() -> None:
+    store = hg.SQLiteStore(sys.argv[1])
+    await store.open()
+    print("locked", flush=True)
+    sys.stdin.read()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("ending", ["exit", "sigkill"])
+async def test_journal_lock_holds_across_processes(tmp_path: Path, ending: str) -> None:
+    """Another process's journal is refused; its death releases the lock."""
+    path = tmp_path / "journal.sqlite"
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLDER,
+        str(path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    assert holder.stdin is not None
+    try:
+        assert (await holder.stdout.readline()).strip() == b"locked"
+        with pytest.raises(hg.JournalBusyError):
+            await hg.SQLiteStore(path).open()
+    finally:
+        if ending == "sigkill":
+            holder.kill()
+        holder.stdin.close()
+        await asyncio.wait_for(holder.wait(), 30)
+    store = hg.SQLiteStore(path)
+    await store.open()
+    await store.close()
+
+
+async def test_queued_is_never_negative_after_a_resume(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """Resumed finished, running and refused jobs keep every count >= 0."""
+    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    requests = [req(voice_id, i) for i in range(6)]
+    seen: list[hg.BatchStats] = []
+    async with FakeHeyGen(render_seconds=(0.02, 0.3), concurrency_limit=None) as fake:
+        async with strict_client(fake) as client:
+            await interrupted_run(client, store, requests, done=2)
+            batch = client.batch(store=store, deadline=10)
+            async with batch:
+                seen.append(batch.stats())
+                for i, request in enumerate(requests):
+                    batch.submit(request, tag=i)
+                async for _ in batch.as_completed():
+                    seen.append(batch.stats())
+            seen.append(batch.stats())
+            async with client.batch(store=store, deadline=0.001) as late:
+                await asyncio.sleep(0.01)
+                late.submit(req(voice_id, 99), tag=99)  # refused: past deadline
+            seen.append(late.stats())
+    counts = [(s.queued, s.uploading, s.submitting, s.in_flight) for s in seen]
+    assert all(min(c) >= 0 for c in counts), counts
+    assert seen[-1].queued == 0
+    assert seen[-1].timed_out == 1
+
+
+async def test_retry_failed_resends_under_new_keys(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """Failed jobs are retired and re-sent under new keys, once, on purpose."""
+    path = tmp_path / "journal.sqlite"
+    refused = Fault(kind="error", status=400, route=CREATE, nth=(1,))
+    async with FakeHeyGen(render_seconds=0.02, faults=[refused]) as fake:
+        async with strict_client(fake) as client:
+            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                bad = batch.submit(req(voice_id, 1), tag=1)
+                good = batch.submit(req(voice_id, 2), tag=2)
+            assert isinstance(bad.outcome, hg.Failed)
+            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                assert batch.retry_failed() == 1
+                again = batch.submit(req(voice_id, 1), tag=1)
+                batch.submit(req(voice_id, 2), tag=2)
+                outcomes = {o.tag: o async for o in batch.as_completed()}
+                with pytest.raises(RuntimeError, match="before submit"):
+                    batch.retry_failed()
+            # A plain rerun finds the re-sent job: nothing is sent again.
+            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                rerun = batch.submit(req(voice_id, 1), tag=1)
+                assert len(batch.jobs) == 2
+    assert again.key not in (bad.key, good.key)
+    assert rerun.key == again.key
+    assert isinstance(rerun.outcome, hg.Completed)
+    assert isinstance(outcomes[1], hg.Completed)
+    assert sorted(outcomes) == [1, 2]  # none was read in the first run
+    assert fake.stats.jobs_created == 2
+
+
+async def test_resume_during_a_create_waits_out_request_in_progress(
+    tmp_path: Path, voice_id: str
+) -> None:
+    """A crash while HeyGen still works on a create: the resume gets 409s, then it."""
+    path = tmp_path / "journal.sqlite"
+    busy = Fault(kind="slow", route=CREATE, nth=(1,), phase="after", delay=0.15)
+    async with FakeHeyGen(render_seconds=0.02, faults=[busy]) as fake:
+        async with strict_client(fake) as client:
+
+            async def crash() -> None:
+                async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                    batch.submit(req(voice_id), tag="x")
+                    while not fake.stats.requests.get(CREATE):
+                        await asyncio.sleep(0.005)
+                    raise KeyboardInterrupt
+
+            with pytest.raises(KeyboardInterrupt):
+                await crash()
+            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                outcomes = [o async for o in batch.as_completed()]
+    assert [type(o) for o in outcomes] == [hg.Completed]
+    assert fake.stats.responses[CREATE][409] >= 1
+    assert fake.stats.jobs_created == 1
+
+
+async def test_set_aside_keeps_the_journal_and_its_wal(tmp_path: Path) -> None:
+    """A journal set aside keeps its WAL beside it; a journal in use stays put."""
+    path = tmp_path / "journal.sqlite"
+    assert set_aside(tmp_path / "missing" / "journal.sqlite") is None
+    assert set_aside(path) is None
+    store = hg.SQLiteStore(path)
+    await store.open()
+    with pytest.raises(hg.JournalBusyError):
+        set_aside(path)
+    await store.close()
+    path.with_name("journal.sqlite-wal").write_bytes(b"")  # as a crash leaves it
+    aside = set_aside(path)
+    assert aside is not None
+    assert aside.name.startswith("journal-")
+    assert aside.with_name(aside.name + "-wal").exists()
+    assert not path.exists()
+    await store.open()  # a new, empty journal
+    assert await store.load() == []
+    await store.close()
+
+
+async def test_an_unreadable_journal_is_released(tmp_path: Path) -> None:
+    """A journal that fails to load is closed, so the next try may open it."""
+    path = tmp_path / "journal.sqlite"
+    store = hg.SQLiteStore(path)
+    await store.open()
+    await store.close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO jobs (key, seq, request, updated_at) VALUES ('k', 0, '{', 0)"
+    )
+    db.commit()
+    db.close()
+    async with FakeHeyGen() as fake, strict_client(fake) as client:
+        with pytest.raises(ValueError, match="Expecting"):
+            await client.batch(store=hg.SQLiteStore(path)).__aenter__()
+        await store.open()  # not left locked
+        db = sqlite3.connect(path)
+        db.execute("UPDATE jobs SET request = '{\"script\": 5}'")
+        db.commit()
+        db.close()
+        await store.close()
+        with pytest.raises(
+            ValueError, match="holds a request this version cannot read"
+        ):
+            await client.batch(store=hg.SQLiteStore(path)).__aenter__()
+    await store.open()
+    await store.close()

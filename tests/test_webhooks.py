@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -9,16 +10,23 @@ import pickle
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 
 import heygen_async as hg
 from heygen_async import webhooks
-from heygen_async.webhooks import GenericEvent, VideoFailed, VideoSucceeded
+from heygen_async.webhooks import (
+    BatchFinished,
+    GenericEvent,
+    VideoFailed,
+    VideoSucceeded,
+)
 
 
 SECRET = "whsec_test_secret"
 NOW = 1_800_000_000.0
 SUCCESS = {
+    "event_id": "evt_1",
     "event_type": "avatar_video.success",
     "event_data": {
         "video_id": "v_1",
@@ -78,6 +86,7 @@ def test_good_signature_yields_a_verified_typed_event() -> None:
             callback_id="job-1",
             duration=12.5,
             verified=True,
+            scheme="heygen",
             raw=SUCCESS,
         )
         == event
@@ -217,7 +226,7 @@ def test_missing_signature_header_is_refused() -> None:
     body = body_of(SUCCESS)
     headers = signed(body)
     del headers["Heygen-Signature"]
-    with pytest.raises(hg.InvalidSignatureError, match="no Heygen-Signature") as info:
+    with pytest.raises(hg.InvalidSignatureError, match="Heygen-Signature") as info:
         webhooks.verify(body, headers, SECRET, now=NOW)
     assert info.value.reason == "missing_signature"
 
@@ -240,7 +249,7 @@ def test_legacy_headers_verify_the_body_alone(name: str) -> None:
     body = body_of(SUCCESS)
     event = webhooks.verify(body, {name: hexmac(SECRET, body)}, SECRET, now=NOW)
     assert event.verified
-    assert event.event_id is None
+    assert (event.event_id, event.scheme) == ("evt_1", "heygen")
 
 
 def test_legacy_headers_check_a_timestamp_when_present() -> None:
@@ -274,10 +283,9 @@ def test_header_names_are_case_insensitive() -> None:
     headers = {
         "HEYGEN-SIGNATURE": hexmac(SECRET, body),
         "heygen-timestamp": str(int(NOW)),
-        "HeyGen-Event-ID": "evt_case",
     }
     event = webhooks.verify(body, headers, SECRET, now=NOW)
-    assert event.event_id == "evt_case"
+    assert event.event_id == "evt_1"
 
 
 @pytest.mark.parametrize("secret", [[], "", ["whsec_ok", ""]])
@@ -310,16 +318,17 @@ def test_failure_with_msg() -> None:
         "event_type": "avatar_video.fail",
         "event_data": {"video_id": "v_2", "msg": "Bad photo", "callback_id": "c"},
     }
-    event = webhooks.parse(body_of(payload), {"Heygen-Event-Id": "evt_2"})
+    event = webhooks.parse(body_of(payload))
     assert (
         VideoFailed(
-            event_id="evt_2",
+            event_id=None,
             event_type="avatar_video.fail",
             video_id="v_2",
             message="Bad photo",
             failure_code=None,
             callback_id="c",
             verified=False,
+            scheme="unsigned",
             raw=payload,
         )
         == event
@@ -459,13 +468,16 @@ def test_everything_else_is_a_generic_event(
 def test_verified_bodies_that_are_not_json_are_generic_events() -> None:
     """A correctly signed body that is not JSON is a GenericEvent holding the text."""
     body = b"\xffnot json"
-    event = webhooks.verify(body, signed(body), SECRET, now=NOW)
+    headers = signed(body)
+    headers["Heygen-Signature"] = hexmac(SECRET, f"{int(NOW)}.".encode() + body)
+    event = webhooks.verify(body, headers, SECRET, now=NOW)
     assert (
         GenericEvent(
-            event_id="evt_1",
+            event_id=None,
             event_type=None,
             data={},
             verified=True,
+            scheme="heygen",
             raw="\ufffdnot json",
         )
         == event
@@ -481,12 +493,14 @@ def test_json_that_is_not_an_object_is_a_generic_event() -> None:
     assert event.event_type is None
 
 
-def test_event_id_comes_from_the_header_then_the_body() -> None:
-    """Heygen-Event-Id wins; a top-level event_id in the body is the fallback."""
+def test_event_id_never_comes_from_the_unsigned_header() -> None:
+    """The body's event_id is the id; Heygen-Event-Id, which nobody signs, is not."""
     body = body_of({**SUCCESS, "event_id": "evt_body"})
-    assert webhooks.parse(body).event_id == "evt_body"
-    assert webhooks.parse(body, {"heygen-event-id": "evt_head"}).event_id == "evt_head"
-    assert webhooks.parse(body_of(SUCCESS)).event_id is None
+    replayed = {**signed(body), "Heygen-Event-Id": "evt_fresh"}
+    assert webhooks.verify(body, replayed, SECRET, now=NOW).event_id == "evt_body"
+    assert webhooks.parse(body, {"heygen-event-id": "evt_head"}).event_id == "evt_body"
+    without = body_of({k: v for k, v in SUCCESS.items() if k != "event_id"})
+    assert webhooks.parse(without, {"Heygen-Event-Id": "evt_head"}).event_id is None
 
 
 def test_parse_accepts_text_and_marks_unverified() -> None:
@@ -494,6 +508,7 @@ def test_parse_accepts_text_and_marks_unverified() -> None:
     event = webhooks.parse(json.dumps(SUCCESS))
     assert isinstance(event, VideoSucceeded)
     assert not event.verified
+    assert event.scheme == "unsigned"
 
 
 def test_events_are_frozen_and_hashable() -> None:
@@ -520,7 +535,8 @@ def test_event_from_record_is_verified() -> None:
         event.video_id,
         event.url,
         event.verified,
-    ) == ("evt_r", "v_r", "https://a/r.mp4", True)
+        event.scheme,
+    ) == ("evt_r", "v_r", "https://a/r.mp4", True, "history")
 
 
 # -- SeenEvents --------------------------------------------------------------
@@ -545,3 +561,288 @@ def test_seen_events_needs_room() -> None:
     """A SeenEvents that can remember nothing is refused."""
     with pytest.raises(ValueError, match="max_size"):
         webhooks.SeenEvents(max_size=0)
+
+
+# -- verify: Standard Webhooks -----------------------------------------------
+
+STANDARD_KEY = b"standard-webhooks-key-32-bytes!!"
+STANDARD_SECRET = "whsec_" + base64.b64encode(STANDARD_KEY).decode()
+
+
+def standard(
+    body: bytes,
+    key: bytes = STANDARD_KEY,
+    *,
+    message_id: str = "msg_1",
+    timestamp: float = NOW,
+) -> dict[str, str]:
+    """Headers of a Standard Webhooks delivery, computed independently of the SDK."""
+    signed_content = f"{message_id}.{int(timestamp)}.".encode() + body
+    digest = hmac.new(key, signed_content, hashlib.sha256).digest()
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(timestamp)),
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
+
+
+def test_standard_webhooks_delivery_verifies() -> None:
+    """v1,<base64> over '{id}.{timestamp}.{body}', keyed with the decoded secret."""
+    body = body_of(SUCCESS)
+    event = webhooks.verify(body, standard(body), STANDARD_SECRET, now=NOW)
+    assert isinstance(event, VideoSucceeded)
+    assert (event.verified, event.scheme, event.event_id) == (True, "standard", "evt_1")
+
+
+def test_standard_event_id_falls_back_to_the_signed_webhook_id() -> None:
+    """Without an event_id in the body, the signed webhook-id identifies the event."""
+    body = body_of({k: v for k, v in SUCCESS.items() if k != "event_id"})
+    event = webhooks.verify(body, standard(body), STANDARD_SECRET, now=NOW)
+    assert event.event_id == "msg_1"
+    nested = b"[" * 100_000
+    event = webhooks.verify(nested, standard(nested), STANDARD_SECRET, now=NOW)
+    assert isinstance(event, GenericEvent)
+    assert event.event_id == "msg_1"
+
+
+def test_standard_signature_list_and_other_versions() -> None:
+    """Space-separated signatures: any v1 match counts; other versions are ignored."""
+    body = body_of(SUCCESS)
+    headers = standard(body)
+    good = headers["webhook-signature"]
+    wrong = "v1," + base64.b64encode(b"x" * 32).decode()
+    headers["webhook-signature"] = f"v1a,{good[3:]} {wrong} {good}"
+    assert webhooks.verify(body, headers, STANDARD_SECRET, now=NOW).verified
+    headers["webhook-signature"] = f"v1a,{good[3:]} {wrong} v2,{good[3:]}"
+    with pytest.raises(hg.InvalidSignatureError) as info:
+        webhooks.verify(body, headers, STANDARD_SECRET, now=NOW)
+    assert info.value.reason == "mismatch"
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_standard_rotation_secrets(index: int) -> None:
+    """Under Standard Webhooks too, any secret of a rotation may match."""
+    keys = [b"new-key-bytes", b"old-key-bytes"]
+    secrets = ["whsec_" + base64.b64encode(key).decode() for key in keys]
+    body = body_of(SUCCESS)
+    event = webhooks.verify(body, standard(body, keys[index]), secrets, now=NOW)
+    assert event.scheme == "standard"
+
+
+@pytest.mark.parametrize("secret", [SECRET, "plain-secret", STANDARD_SECRET])
+def test_standard_secret_as_utf8_text(secret: str) -> None:
+    """Any secret (base64 or not, prefixed or not) also keys the HMAC as UTF-8 text."""
+    body = body_of(SUCCESS)
+    event = webhooks.verify(body, standard(body, secret.encode()), secret, now=NOW)
+    assert event.scheme == "standard"
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda body, headers: (body.replace(b"v_1.mp4", b"v_2.mp4"), headers),
+        lambda body, headers: (body, {**headers, "webhook-id": "msg_fresh"}),
+        lambda body, headers: (body, {**headers, "webhook-timestamp": str(NOW + 1)}),
+    ],
+    ids=["body", "id", "timestamp"],
+)
+def test_standard_signature_covers_body_id_and_timestamp(tamper: Any) -> None:
+    """Changing the body, the webhook-id or the timestamp breaks the signature."""
+    body = body_of(SUCCESS)
+    raw, headers = tamper(body, standard(body))
+    with pytest.raises(hg.InvalidSignatureError) as info:
+        webhooks.verify(raw, headers, STANDARD_SECRET, now=NOW)
+    assert info.value.reason == "mismatch"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"webhook-timestamp": str(int(NOW - 301))}, "stale"),
+        ({"webhook-timestamp": str(int(NOW + 301))}, "future"),
+        ({"webhook-timestamp": "soon"}, "malformed_timestamp"),
+        ({"webhook-timestamp": None}, "missing_timestamp"),
+        ({"webhook-id": None}, "missing_id"),
+        ({"webhook-id": " "}, "missing_id"),
+    ],
+    ids=["stale", "future", "malformed", "no-timestamp", "no-id", "blank-id"],
+)
+def test_standard_headers_are_checked(
+    change: dict[str, str | None], reason: str
+) -> None:
+    """The timestamp is checked both ways; the id and timestamp are required."""
+    body = body_of(SUCCESS)
+    headers: dict[str, str] = standard(body)
+    for name, value in change.items():
+        if value is None:
+            del headers[name]
+        else:
+            headers[name] = value
+    with pytest.raises(hg.InvalidSignatureError) as info:
+        webhooks.verify(body, headers, STANDARD_SECRET, now=NOW)
+    assert info.value.reason == reason
+
+
+# -- verify: pinning a scheme, replays -----------------------------------------
+
+
+def test_pinning_a_scheme_refuses_the_other() -> None:
+    """scheme='standard' refuses Heygen-Signature deliveries, and vice versa."""
+    body = body_of(SUCCESS)
+    with pytest.raises(hg.InvalidSignatureError) as info:
+        webhooks.verify(body, signed(body), SECRET, now=NOW, scheme="standard")
+    assert info.value.reason == "wrong_scheme"
+    with pytest.raises(hg.InvalidSignatureError) as info:
+        webhooks.verify(body, standard(body), STANDARD_SECRET, now=NOW, scheme="heygen")
+    assert info.value.reason == "wrong_scheme"
+    pinned = webhooks.verify(
+        body, standard(body), STANDARD_SECRET, now=NOW, scheme="standard"
+    )
+    assert pinned.scheme == "standard"
+    assert webhooks.verify(
+        body, signed(body), SECRET, now=NOW, scheme="heygen"
+    ).verified
+    with pytest.raises(hg.InvalidSignatureError) as info:
+        webhooks.verify(body, {}, SECRET, now=NOW, scheme="heygen")
+    assert info.value.reason == "missing_signature"
+
+
+def test_pinned_scheme_ignores_the_other_schemes_headers() -> None:
+    """Pinned to heygen, a valid Standard signature cannot rescue a bad one."""
+    body = body_of(SUCCESS)
+    headers = {**signed(body, "whsec_wrong"), **standard(body, SECRET.encode())}
+    assert webhooks.verify(body, headers, SECRET, now=NOW).scheme == "standard"
+    with pytest.raises(hg.InvalidSignatureError) as info:
+        webhooks.verify(body, headers, SECRET, now=NOW, scheme="heygen")
+    assert info.value.reason == "mismatch"
+
+
+def test_unpinned_tries_each_scheme_present() -> None:
+    """With both schemes' headers, the one that matches wins; else the first error."""
+    body = body_of(SUCCESS)
+    bad_standard = standard(body, b"another key")
+    headers = {**signed(body), **bad_standard}
+    assert webhooks.verify(body, headers, SECRET, now=NOW).scheme == "heygen"
+    headers = {**signed(body, "whsec_wrong"), **bad_standard}
+    with pytest.raises(hg.InvalidSignatureError, match="does not match"):
+        webhooks.verify(body, headers, SECRET, now=NOW)
+
+
+def test_unknown_scheme_is_a_configuration_error() -> None:
+    """A scheme that is not 'heygen' or 'standard' is a ValueError."""
+    body = body_of(SUCCESS)
+    with pytest.raises(ValueError, match="scheme"):
+        webhooks.verify(body, signed(body), SECRET, now=NOW, scheme="svix")  # type: ignore[arg-type]
+
+
+def test_body_only_signature_needs_the_event_id_in_the_body() -> None:
+    """A body-only signature over a body without event_id is refused: replayable."""
+    body = body_of({k: v for k, v in SUCCESS.items() if k != "event_id"})
+    for headers in (
+        signed(body, event_id="evt_h"),
+        {"Signature": hexmac(SECRET, body)},
+    ):
+        with pytest.raises(hg.InvalidSignatureError) as info:
+            webhooks.verify(body, headers, SECRET, now=NOW)
+        assert info.value.reason == "unsigned_event_id"
+    # A signature that covers the timestamp bounds replays to the tolerance.
+    stamped = signed(body)
+    stamped["Heygen-Signature"] = hexmac(SECRET, f"{int(NOW)}.".encode() + body)
+    event = webhooks.verify(body, stamped, SECRET, now=NOW)
+    assert (event.verified, event.event_id) == (True, None)
+
+
+def test_absurdly_nested_json_is_a_generic_event() -> None:
+    """JSON nested beyond the decoder's recursion limit is text, not a crash."""
+    body = b"[" * 200_000 + b"]" * 200_000
+    event = webhooks.parse(body)
+    assert isinstance(event, GenericEvent)
+    assert isinstance(event.raw, str)
+    assert event.event_id is None
+
+
+# -- payloads: batch.finished ------------------------------------------------
+
+BATCH = {
+    "event_id": "evt_b",
+    "event_type": "batch.finished",
+    "event_data": {
+        "batch_id": "b_1",
+        "title": "Spring campaign",
+        "status": "completed",
+        "total_items": 3,
+        "counts_by_status": {"completed": 2, "failed": 1, "odd": "x"},
+        "items": [
+            {"item_index": 0, "video_id": "v_a", "status": "completed"},
+            {"item_index": 1, "video_id": "v_b", "status": "failed"},
+            {"item_index": 2, "video_id": None, "status": "failed"},
+            {"item_index": 3, "video_id": "v_a", "status": "completed"},
+            "junk",
+        ],
+    },
+}
+
+
+def test_batch_finished_is_typed() -> None:
+    """batch.finished becomes a BatchFinished with the batch resource's fields."""
+    body = body_of(BATCH)
+    event = webhooks.verify(body, signed(body), SECRET, now=NOW)
+    assert (
+        BatchFinished(
+            event_id="evt_b",
+            batch_id="b_1",
+            status="completed",
+            total_items=3,
+            counts_by_status={"completed": 2, "failed": 1},
+            title="Spring campaign",
+            video_ids=("v_a", "v_b"),
+            verified=True,
+            scheme="heygen",
+            raw=BATCH,
+        )
+        == event
+    )
+    assert event.event_type == "batch.finished"
+    other = attrs.evolve(event, counts_by_status={"completed": 3})
+    assert other != event
+    assert hash(other) == hash(event)  # the counts are compared, never hashed
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"batch_id": "b"}, ("b", None, None, {}, None, ())),
+        (
+            {
+                "batch_id": "b",
+                "total_items": True,
+                "counts_by_status": [1],
+                "items": {},
+            },
+            ("b", None, None, {}, None, ()),
+        ),
+        ({"batch_id": 7}, None),
+        ({}, None),
+    ],
+    ids=["minimal", "wrong-types", "bad-id", "no-id"],
+)
+def test_batch_finished_is_read_leniently(
+    data: dict[str, Any], expected: tuple[Any, ...] | None
+) -> None:
+    """Missing or odd fields are None or empty; without a batch id it is generic."""
+    event = webhooks.parse(
+        body_of({"event_type": "batch.finished", "event_data": data})
+    )
+    if expected is None:
+        assert isinstance(event, GenericEvent)
+        assert event.event_type == "batch.finished"
+        return
+    assert isinstance(event, BatchFinished)
+    assert expected == (
+        event.batch_id,
+        event.status,
+        event.total_items,
+        dict(event.counts_by_status),
+        event.title,
+        event.video_ids,
+    )

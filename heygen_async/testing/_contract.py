@@ -108,6 +108,8 @@ def json_schema(schema: Any) -> Any:
             out[key] = {name: json_schema(sub) for name, sub in value.items()}
         else:
             out[key] = json_schema(value)
+    if "discriminator" in schema and "oneOf" in out:
+        out = _discriminated(out, schema["discriminator"])
     if not schema.get("nullable"):
         return out
     if "enum" in out and None not in out["enum"]:
@@ -116,6 +118,29 @@ def json_schema(schema: Any) -> Any:
         out["type"] = [out["type"], "null"]
         return out
     return {"anyOf": [out, {"type": "null"}]}
+
+
+def _discriminated(
+    out: dict[str, Any], discriminator: Mapping[str, Any]
+) -> dict[str, Any]:
+    """
+    A ``oneOf`` chosen by a discriminator, in plain JSON Schema.
+
+    The vendored branches leave the discriminator property unconstrained, so
+    two branches (e.g. photo and digital-twin avatars) can accept one body and
+    a plain ``oneOf`` rejects it. The discriminator picks exactly one branch;
+    the file does not say which branch each value names, so "some branch
+    accepts the body, and the discriminator is one of the mapped values" is
+    the faithful reading.
+    """
+    prop = discriminator["propertyName"]
+    values = sorted(discriminator.get("mapping", {}))
+    branches = out.pop("oneOf")
+    out["anyOf"] = branches
+    if values:
+        out["required"] = sorted({*out.get("required", ()), prop})
+        out.setdefault("properties", {})[prop] = {"enum": values}
+    return out
 
 
 class SchemaChecker:

@@ -33,7 +33,10 @@ FAULT_KINDS: tuple[str, ...] = (
     "rate_limit",
 )
 MALFORMED_BODY = b'{"data": {"video_id": '
-_ROUTE = re.compile(r"^(GET|POST|DELETE|PUT|PATCH|HEAD) /\S*$")
+_METHODS = ("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD")
+_ROUTE = re.compile(rf"^({'|'.join(_METHODS)}) /\S*$")
+FAULT_SPEC = "KIND:ROUTE:PROBABILITY[:PHASE][:OPTION=VALUE...]"
+_SPEC_OPTIONS = ("nth", "status", "code", "delay", "retry_after")
 
 
 def _check_route(
@@ -118,6 +121,53 @@ class Fault:
             msg = "this Fault never strikes: give nth=(...) or probability > 0"
             raise ValueError(msg)
 
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        """
+        A fault from its command-line form, :data:`FAULT_SPEC`.
+
+        ROUTE is ``*`` (every ``/v3`` route), ``POST:/v3/videos`` or
+        ``"POST /v3/videos"``. PHASE is ``before`` (default) or ``after``.
+        Options: ``nth=1,2,3`` (strike those requests; then PROBABILITY may be
+        0), ``status=502``, ``code=...``, ``delay=SECONDS``,
+        ``retry_after=SECONDS``. Examples::
+
+            error:POST:/v3/videos:0.1:status=500
+            malformed:POST:/v3/videos:0.05:after
+            rate_limit:GET:/v3/videos/statuses:0:nth=5,6,7:retry_after=0.2
+            slow:*:0.1:delay=0.5
+
+        Raises:
+            ValueError: The spec is malformed, naming the part at fault.
+        """
+        kind, sep, rest = spec.strip().partition(":")
+        if not sep:
+            msg = f"fault {spec!r}: expected {FAULT_SPEC}"
+            raise ValueError(msg)
+        route, parts = _split_route(spec, rest)
+        if not parts:
+            msg = f"fault {spec!r}: PROBABILITY is missing (expected {FAULT_SPEC})"
+            raise ValueError(msg)
+        fields: dict[str, object] = {
+            "kind": kind.strip().lower(),
+            "route": route,
+            "probability": _number(spec, "PROBABILITY", parts[0]),
+        }
+        for option in parts[1:]:
+            if option.strip().lower() in ("before", "after"):
+                fields["phase"] = option.strip().lower()
+                continue
+            name, value = _option(spec, option)
+            fields[name] = value
+        if fields["kind"] not in FAULT_KINDS:
+            msg = f"fault {spec!r}: KIND must be one of {', '.join(FAULT_KINDS)}"
+            raise ValueError(msg)
+        try:
+            return cls(**fields)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            msg = f"fault {spec!r}: {exc}"
+            raise ValueError(msg) from None
+
     def applies_to(self, route: str) -> bool:
         """Whether requests to *route* count toward this fault."""
         return self.route is None or self.route == route
@@ -147,6 +197,54 @@ class Fault:
             self.code or default_code(self.status),
             f"{reason(self.status)} (fault injected by FakeHeyGen).",
         )
+
+
+def _split_route(spec: str, rest: str) -> tuple[str | None, list[str]]:
+    """The route at the start of *rest* (``*``, ``M:/p`` or ``M /p``) and the rest."""
+    parts = rest.split(":")
+    first = parts[0].strip()
+    if first == "*":
+        return None, parts[1:]
+    method, _, path = first.partition(" ")
+    if path.strip().startswith("/") and method.upper() in _METHODS:
+        return f"{method.upper()} {path.strip()}", parts[1:]
+    if first.upper() in _METHODS and len(parts) > 1 and parts[1].startswith("/"):
+        return f"{first.upper()} {parts[1].strip()}", parts[2:]
+    msg = (
+        f"fault {spec!r}: ROUTE must be '*', 'POST:/v3/videos' or "
+        f"'POST /v3/videos'; got {first!r}"
+    )
+    raise ValueError(msg)
+
+
+def _number(spec: str, name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        msg = f"fault {spec!r}: {name} must be a number; got {text!r}"
+        raise ValueError(msg) from None
+
+
+def _option(spec: str, text: str) -> tuple[str, object]:
+    """One ``name=value`` option of a fault spec, converted."""
+    name, sep, value = (part.strip() for part in text.partition("="))
+    name = name.lower().replace("-", "_")
+    if not sep or name not in _SPEC_OPTIONS:
+        msg = (
+            f"fault {spec!r}: unknown part {text!r}; expected before, after or "
+            f"one of {', '.join(o + '=' for o in _SPEC_OPTIONS)}"
+        )
+        raise ValueError(msg)
+    if name == "code":
+        return name, value
+    if name == "nth" or name == "status":
+        try:
+            numbers = tuple(int(n) for n in value.split(","))
+        except ValueError:
+            msg = f"fault {spec!r}: {name} takes whole numbers; got {value!r}"
+            raise ValueError(msg) from None
+        return name, numbers if name == "nth" else numbers[0]
+    return name, _number(spec, name, value)
 
 
 @attrs.define

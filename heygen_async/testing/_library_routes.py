@@ -16,6 +16,7 @@ from aiohttp import BodyPartReader, web
 from ._assets import CONSENT_AVATAR_NAME, OWNER, SPACE_ID, Group, Look, StoredAsset
 from ._media import JPEG, MP3, sniff
 from ._runtime import Runtime
+from ._stats import video_records
 from ._validate import validate_avatar, validate_consent
 from ._voices import find_voice, select_voices
 from ._wire import (
@@ -93,6 +94,7 @@ class LibraryRoutes:
         ("GET", "/_fake/assets/{asset_id}", "asset_file"),
         ("GET", "/_fake/static/{name}", "static"),
         ("GET", "/_fake/stats", "stats"),
+        ("GET", "/_fake/videos", "videos"),
     )
 
     def __init__(self, runtime: Runtime) -> None:
@@ -315,6 +317,11 @@ class LibraryRoutes:
         """``GET /_fake/stats``: :class:`FakeStats` as JSON."""
         stats: dict[str, Any] = self.rt.stats().to_json()
         return web.json_response(stats)
+
+    async def videos(self, _request: web.Request) -> web.Response:
+        """``GET /_fake/videos``: every video billed, with its key and status."""
+        records = video_records(self.rt.videos.view.values(), self.rt.now())
+        return web.json_response({"videos": records})
 
     def register(self, app: web.Application) -> None:
         """Add these routes to *app*."""

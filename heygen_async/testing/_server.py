@@ -147,6 +147,8 @@ class FakeHeyGen:
     timing out after *webhook_timeout*. *webhook_delay* makes every delivery
     late by that many seconds; *webhook_duplicate_rate* and
     *webhook_drop_rate* send a share of them twice or never (seeded).
+    *webhook_scheme* signs them with ``Heygen-Signature`` (``"heygen"``) or
+    as Standard Webhooks (``"standard"``).
 
     *check_responses* validates every ``/v3`` answer against HeyGen's
     official schemas before it is sent (``None``: on when the environment
@@ -199,6 +201,9 @@ class FakeHeyGen:
     webhook_delay: float = attrs.field(default=0.0, validator=_rate)
     webhook_duplicate_rate: float = attrs.field(default=0.0, validator=_fraction)
     webhook_drop_rate: float = attrs.field(default=0.0, validator=_fraction)
+    webhook_scheme: str = attrs.field(
+        default="heygen", validator=attrs.validators.in_(("heygen", "standard"))
+    )
     check_responses: bool | None = None
     _runtime: Runtime = attrs.field(init=False, repr=False)
     _runner: web.AppRunner | None = attrs.field(init=False, default=None, repr=False)

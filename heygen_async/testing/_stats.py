@@ -9,10 +9,14 @@ the concurrency cap was kept, how many faults a client survived.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+
+if TYPE_CHECKING:
+    from ._state import FakeVideo
 
 
 @attrs.frozen(kw_only=True)
@@ -126,3 +130,24 @@ class StatsRecorder:
             webhooks_dropped=self.webhooks_dropped,
             contract_violations=contract_violations,
         )
+
+
+def video_records(videos: Iterable[FakeVideo], now: float) -> list[dict[str, Any]]:
+    """
+    What the fake billed, one JSON-ready record per video, in creation order.
+
+    A judge outside the process (a chaos run, a shell script) compares a
+    client's reported outcomes with these: which videos exist for one logical
+    job (``title``, ``request``, ``idempotency_key``) and how each really ended.
+    """
+    return [
+        {
+            "id": video.id,
+            "index": video.index,
+            "title": video.title,
+            "idempotency_key": video.idempotency_key,
+            "status": video.status_at(now),
+            "request": dict(video.request),
+        }
+        for video in sorted(videos, key=lambda video: video.index)
+    ]

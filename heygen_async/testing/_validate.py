@@ -257,9 +257,12 @@ def _speech(body: Mapping[str, Any], lookups: Lookups) -> str | None:
         )
         raise invalid(msg, "script")
     voice_id = body.get("voice_id")
-    if voice_id is None:
+    # The schema: without voice_id, an avatar speaks in its default voice.
+    if voice_id is None and body.get("avatar_id") is None:
         raise invalid("voice_id is required when script is provided.", "voice_id")
-    if not isinstance(voice_id, str) or not lookups.voice_exists(voice_id):
+    if voice_id is not None and not (
+        isinstance(voice_id, str) and lookups.voice_exists(voice_id)
+    ):
         raise invalid(
             f"Voice '{voice_id}' not found; list voices with GET /v3/voices.",
             "voice_id",

@@ -9,13 +9,23 @@ time in a heap, then posts the event. It exits when the heap is empty, so a
 fake nobody subscribed to runs no task at all.
 
 What a delivery looks like is INFERRED from HeyGen's webhook docs and
-third-party receivers, not confirmed: ``{"event_type", "event_data"}`` with
-``url`` on success and ``msg`` on failure; registered endpoints get
-``Heygen-Signature`` (lowercase hex HMAC-SHA256 of the raw body, keyed with
-the ``whsec_...`` string as UTF-8), ``Heygen-Timestamp`` (unix seconds, fresh
-on every attempt) and ``Heygen-Event-Id``. Per-video ``callback_url``
-deliveries are sent unsigned: whether HeyGen signs them is UNCONFIRMED, and
-unsigned is the cautious assumption for a receiver.
+third-party receivers, not confirmed: ``{"event_id", "event_type",
+"event_data", "created_at"}`` (a history record's shape) with ``url`` on
+success and ``msg`` on failure. HeyGen has not published its signature
+scheme, so the fake signs registered endpoints' deliveries in either
+(``FakeHeyGen.webhook_scheme``):
+
+- ``"heygen"``: ``Heygen-Signature`` (lowercase hex HMAC-SHA256 of the raw
+  body, keyed with the ``whsec_...`` string as UTF-8), ``Heygen-Timestamp``
+  (unix seconds, fresh on every attempt) and ``Heygen-Event-Id``;
+- ``"standard"``: Standard Webhooks, ``webhook-id`` (the event id, the same
+  on every attempt), ``webhook-timestamp`` and ``webhook-signature:
+  v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, keyed with the
+  base64-decoded part of the ``whsec_<base64>`` secret.
+
+Per-video ``callback_url`` deliveries are sent unsigned: whether HeyGen
+signs them is UNCONFIRMED, and unsigned is the cautious assumption for a
+receiver.
 
 A receiver that answers non-2xx or cannot be reached is retried with
 exponential backoff (``webhook_retry_base`` doubling, ``webhook_attempts``
@@ -27,6 +37,7 @@ for the fake's seed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import heapq
@@ -65,22 +76,55 @@ EVENT_TYPES: tuple[tuple[str, str], ...] = (
     ("avatar_video_caption.fail", "Captioning a video failed."),
     ("video_translate.success", "A video translation finished."),
     ("video_translate.fail", "A video translation failed."),
+    (
+        "video_translate.preflight.validation_failed",
+        "A video translation was refused before it started.",
+    ),
+    (
+        "video_translate.preflight.download_failed",
+        "The video to translate could not be downloaded.",
+    ),
     ("video_agent.success", "A Video Agent session produced its video."),
     ("video_agent.fail", "A Video Agent session failed."),
+    ("personalized_video", "A personalized video changed."),
+    ("instant_avatar.success", "An instant avatar is ready."),
+    ("instant_avatar.fail", "An instant avatar failed."),
     ("photo_avatar_generation.success", "Photo avatar generation finished."),
     ("photo_avatar_generation.fail", "Photo avatar generation failed."),
     ("photo_avatar_train.success", "Photo avatar training finished."),
     ("photo_avatar_train.fail", "Photo avatar training failed."),
+    ("photo_avatar_add_motion.success", "Motion was added to a photo avatar."),
+    ("photo_avatar_add_motion.fail", "Adding motion to a photo avatar failed."),
+    ("proofread_creation.success", "A proofread was created."),
+    ("proofread_creation.fail", "Creating a proofread failed."),
+    ("live_avatar.success", "A live avatar session finished."),
+    ("live_avatar.fail", "A live avatar session failed."),
+    ("hyperframes_video.success", "A HyperFrames video finished."),
+    ("hyperframes_video.fail", "A HyperFrames video failed."),
+    ("ai_clipping.success", "AI clipping finished."),
+    ("ai_clipping.fail", "AI clipping failed."),
+    ("batch.finished", "Every video of a batch reached a final status."),
 )
 KNOWN_EVENTS = frozenset(name for name, _ in EVENT_TYPES)
 SIGNATURE_HEADER = "Heygen-Signature"
 TIMESTAMP_HEADER = "Heygen-Timestamp"
 EVENT_ID_HEADER = "Heygen-Event-Id"
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
 
 
 def sign(secret: str, body: bytes) -> str:
     """``Heygen-Signature``: lowercase hex HMAC-SHA256 of *body*."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sign_standard(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
+    """``webhook-signature`` of Standard Webhooks: ``v1,<base64 HMAC-SHA256>``."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
 
 
 def iso(unix: float) -> str:
@@ -151,7 +195,10 @@ class WebhookHub:
         return f"{self._ids.getrandbits(digits * 4):0{digits}x}"
 
     def new_secret(self) -> str:
-        """A fresh ``whsec_`` secret."""
+        """A fresh ``whsec_`` secret (base64 key bytes under Standard Webhooks)."""
+        if self.rt.fake.webhook_scheme == "standard":
+            key = self._ids.getrandbits(256).to_bytes(32, "big")
+            return "whsec_" + base64.b64encode(key).decode()
         return "whsec_" + self._hex(48)
 
     def create(
@@ -218,13 +265,17 @@ class WebhookHub:
             reverse=True,
         )
         for video in finished:
-            event_type, data = self.event_of(video)
-            yield {
-                "event_id": self.event_id(video.id, event_type),
-                "event_type": event_type,
-                "event_data": data,
-                "created_at": iso(self.rt.unix(video.finishes_mono)),
-            }
+            yield self.record(video)
+
+    def record(self, video: FakeVideo) -> dict[str, Any]:
+        """The event of a finished *video*: a history item and a delivery body."""
+        event_type, data = self.event_of(video)
+        return {
+            "event_id": self.event_id(video.id, event_type),
+            "event_type": event_type,
+            "event_data": data,
+            "created_at": iso(self.rt.unix(video.finishes_mono)),
+        }
 
     # -- scheduling ------------------------------------------------------------
 
@@ -262,7 +313,8 @@ class WebhookHub:
         video = self.rt.videos.get(video_id)
         if video is None:  # deleted while rendering: nothing to announce
             return
-        event_type, data = self.event_of(video)
+        record = self.record(video)
+        event_type = record["event_type"]
         targets = [
             _Target(url=endpoint.url, endpoint_id=endpoint.id)
             for endpoint in self.endpoints.values()
@@ -273,8 +325,8 @@ class WebhookHub:
             targets.append(_Target(url=callback_url, endpoint_id=None))
         if not targets:
             return
-        body = json.dumps({"event_type": event_type, "event_data": data}).encode()
-        event_id = self.event_id(video.id, event_type)
+        body = json.dumps(record).encode()
+        event_id = record["event_id"]
         fake = self.rt.fake
         for target in targets:
             if self._chaos.random() < fake.webhook_drop_rate:
@@ -290,15 +342,25 @@ class WebhookHub:
     # -- delivery ----------------------------------------------------------------
 
     def _headers(self, target: _Target, event_id: str, body: bytes) -> dict[str, str]:
+        timestamp = str(int(self.rt.unix(self.rt.now())))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "HeyGen-Webhooks (FakeHeyGen)",
-            EVENT_ID_HEADER: event_id,
-            TIMESTAMP_HEADER: str(int(self.rt.unix(self.rt.now()))),
         }
+        standard = self.rt.fake.webhook_scheme == "standard"
+        if standard:
+            headers[STANDARD_ID_HEADER] = event_id
+            headers[STANDARD_TIMESTAMP_HEADER] = timestamp
+        else:
+            headers[EVENT_ID_HEADER] = event_id
+            headers[TIMESTAMP_HEADER] = timestamp
         if target.endpoint_id is not None:
-            endpoint = self.endpoints[target.endpoint_id]
-            headers[SIGNATURE_HEADER] = sign(endpoint.secret, body)
+            secret = self.endpoints[target.endpoint_id].secret
+            if standard:
+                signature = sign_standard(secret, event_id, timestamp, body)
+                headers[STANDARD_SIGNATURE_HEADER] = signature
+            else:
+                headers[SIGNATURE_HEADER] = sign(secret, body)
         return headers
 
     async def _deliver(

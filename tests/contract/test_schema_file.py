@@ -63,3 +63,13 @@ def test_checker_reports_the_failed_row_error_as_object() -> None:
     assert checker.problems(op, "response", good) == []
     bad = {"data": [{"video_id": "v", "status": "failed", "error": "boom"}]}
     assert checker.problems(op, "response", bad)
+
+
+def test_discriminated_union_accepts_a_body_two_branches_match() -> None:
+    # Photo and digital-twin avatars both require type, name and file: a plain
+    # oneOf would reject every photo-avatar body.
+    op = operations()["AvatarCreate"]
+    checker = SchemaChecker()
+    body = {"type": "photo", "name": "me", "file": {"type": "url", "url": "https://x"}}
+    assert checker.problems(op, "request", body) == []
+    assert checker.problems(op, "request", {**body, "type": "nonsense"})

@@ -71,9 +71,15 @@ async def webhook(client: hg.Client, body: bytes, headers: dict[str, str]) -> bo
     endpoint = await client.create_webhook_endpoint("https://example.com/hook")
     secret = endpoint.secret or ""
     try:
-        event = webhooks.verify(body, headers, [secret, "whsec_old"])
+        event = webhooks.verify(body, headers, [secret, "whsec_old"], scheme=None)
     except hg.InvalidSignatureError:
         return False
+    scheme: webhooks.EventScheme = event.scheme
+    match event:
+        case webhooks.BatchFinished(batch_id=batch_id, video_ids=video_ids):
+            _ = (batch_id, video_ids, scheme)
+        case _:
+            pass
     return client.feed_webhook(event)
 
 
@@ -96,3 +102,31 @@ async def testing_kit() -> int:
                 )
             )
         return fake.stats.jobs_created
+
+
+async def account_and_avatars(client: hg.Client, video_ids: list[str]) -> str:
+    """Typed account billing, bulk status errors and photo-avatar training."""
+    me: hg.Account = await client.get_me()
+    reload: hg.AutoReload | None = me.wallet.auto_reload if me.wallet else None
+    plan: str | None = me.subscription.plan if me.subscription else None
+    cap: float | None = me.usage_based.spending_cap_usd if me.usage_based else None
+    _ = (reload, plan, cap)
+    for item in await client.get_statuses(video_ids):
+        error: hg.StatusError | None = item.error
+        if item.id is not None and error is not None:
+            return f"{item.id}: {error.code} {error.message}"
+    avatar = await client.create_photo_avatar(
+        name="me", image_url="https://e.com/a.jpg"
+    )
+    if avatar.look is None:
+        return avatar.group.id if avatar.group else "no avatar"
+    try:
+        look: hg.AvatarLook = await client.wait_for_avatar(avatar.look.id)
+    except hg.AvatarConsentRequiredError as needs:
+        return f"consent for group {needs.group_id} (look {needs.look_id})"
+    except hg.AvatarFailedError as failed:
+        reason: hg.AvatarError | None = failed.look.error
+        return f"{failed.code}: {reason.message if reason else None}"
+    except hg.ResponseValidationError as drift:
+        return f"{drift.route} {drift.fields} {drift.request_id}"
+    return look.id
