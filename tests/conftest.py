@@ -1,16 +1,47 @@
-"""Shared fixtures: a fresh fake HeyGen server per test, and an HTTP session on it."""
+"""
+Shared fixtures: a fresh fake HeyGen server per test, and an HTTP session on it.
+
+Every fake in the suite (subprocess fake servers included, through the
+environment) checks its answers against HeyGen's official schemas, and a test
+during which any fake broke them fails, even if its client retried past the
+500.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 
 import heygen_async as hg
 from heygen_async.testing import FakeHeyGen
+from heygen_async.testing._conformance import ENV_VAR, violations_seen
 from heygen_async.testing._voices import VOICES
 from tests.helpers import strict_client
+
+
+ALLOW_VIOLATIONS = "contract_violations_expected"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Switch response checking on for every fake, in-process or not."""
+    os.environ[ENV_VAR] = "1"
+    config.addinivalue_line(
+        "markers",
+        f"{ALLOW_VIOLATIONS}: the test provokes fake schema violations on purpose",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_contract_violations(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test during which an in-process fake broke HeyGen's schema."""
+    before = violations_seen()
+    yield
+    if request.node.get_closest_marker(ALLOW_VIOLATIONS) is None:
+        found = violations_seen() - before
+        assert found == 0, f"{found} fake response(s) violated HeyGen's schema"
 
 
 @pytest.fixture(name="fake")

@@ -147,7 +147,7 @@ def test_failed_jobs_exit_1_with_reasons(
     assert {"failed"} == {r["status"] for r in rows}
     reasons = {r["error"] for r in rows}
     assert {
-        "Avatar rendering timed out",
+        "Render failed on the server.",
         "the render failed and HeyGen gave no reason",
     } == reasons
     assert "FAILED" in capsys.readouterr().err

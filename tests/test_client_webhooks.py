@@ -235,7 +235,7 @@ async def test_verified_failure_fails_the_wait(fake: FakeHeyGen, voice_id: str) 
         assert client.feed_webhook(verified(await receiver.next(), endpoint.secret))
         with pytest.raises(hg.VideoFailedError) as info:
             await wait
-        assert info.value.video.failure_message == "Avatar rendering timed out"
+        assert info.value.video.failure_message == "Render failed on the server."
         assert DETAIL not in client.request_counts()
 
 

@@ -15,6 +15,8 @@ from tests._fake_helpers import IMAGE_URL, VOICE_ID, get_json, png_bytes, serve,
 GROUP_KEYS = {
     "id",
     "name",
+    "created_at",
+    "looks_count",
     "status",
     "consent_status",
     "default_voice_id",
@@ -62,7 +64,10 @@ async def test_photo_avatar_trains_then_completes() -> None:
         assert set(look) == LOOK_KEYS
         assert look["status"] == group["status"] == "processing"
         assert look["preview_image_url"] is None
-        assert look["image_width"] == look["image_height"] == 0
+        assert look["image_width"] is None
+        assert look["image_height"] is None
+        assert group["looks_count"] == 1
+        assert isinstance(group["created_at"], int)
         assert look["group_id"] == group["id"]
         await asyncio.sleep(0.06)
         status, got = await get_json(session, f"/v3/avatars/looks/{look['id']}")
@@ -76,13 +81,18 @@ async def test_photo_avatar_trains_then_completes() -> None:
 
 
 async def test_avatar_named_fail_fails_training() -> None:
-    """A photo avatar named "fail" ends with status failed and no preview."""
+    """A photo avatar named "fail" ends failed, with an error object and no preview."""
     async with serve(avatar_training_seconds=0) as (_, session):
         _, body = await create_avatar(session, photo("fail"))
         look = body["data"]["avatar_item"]
         assert look["status"] == "failed"
         assert body["data"]["avatar_group"]["status"] == "failed"
         assert look["preview_image_url"] is None
+        assert set(look["error"]) == {"code", "message"}
+        assert look["error"]["code"] == "avatar_training_failed"
+        assert body["data"]["avatar_group"]["error"] == look["error"]
+        _, got = await get_json(session, f"/v3/avatars/looks/{look['id']}")
+        assert got["data"]["error"] == look["error"]
         status, answer = await create_avatar_video(session, look["id"])
         assert status == 400
         assert answer["error"]["param"] == "avatar_id"
@@ -139,6 +149,7 @@ async def test_more_looks_in_one_group(fake_session: aiohttp.ClientSession) -> N
     assert second["data"]["avatar_group"]["name"] == "Me"
     assert second["data"]["avatar_item"]["group_id"] == group_id
     assert second["data"]["avatar_item"]["id"] != first["data"]["avatar_item"]["id"]
+    assert second["data"]["avatar_group"]["looks_count"] == 2
     status, body = await create_avatar(fake_session, photo(avatar_group_id="nope"))
     assert (status, body["error"]["param"]) == (400, "avatar_group_id")
 
@@ -189,3 +200,78 @@ async def test_unknown_look_is_404(fake_session: aiohttp.ClientSession) -> None:
     status, body = await get_json(fake_session, "/v3/avatars/looks/nope")
     assert status == 404
     assert body["error"]["code"] == "avatar_not_found"
+
+
+async def consent(
+    session: aiohttp.ClientSession, group_id: str, body: dict[str, Any] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST /v3/avatars/{group_id}/consent."""
+    path = f"/v3/avatars/{group_id}/consent"
+    async with session.post(path, json={} if body is None else body) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_needs_consent_waits_until_consent_is_given() -> None:
+    """A look named "needs-consent" is pending_consent until consent, then trains."""
+    async with serve(avatar_training_seconds=0.05) as (_, session):
+        _, body = await create_avatar(session, photo("needs-consent"))
+        group, look = body["data"]["avatar_group"], body["data"]["avatar_item"]
+        assert look["status"] == group["status"] == "pending_consent"
+        assert group["consent_status"] == "pending"
+        await asyncio.sleep(0.06)
+        _, got = await get_json(session, f"/v3/avatars/looks/{look['id']}")
+        assert got["data"]["status"] == "pending_consent"
+        status, answer = await create_avatar_video(session, look["id"])
+        assert (status, answer["error"]["param"]) == (400, "avatar_id")
+        status, given = await consent(session, group["id"], {"consent_text": "I do."})
+        assert status == 200, given
+        assert given["data"]["url"] is None
+        assert given["data"]["avatar_group"]["id"] == group["id"]
+        assert given["data"]["avatar_group"]["status"] == "processing"
+        assert given["data"]["avatar_group"]["consent_status"] == "approved"
+        await asyncio.sleep(0.06)
+        _, got = await get_json(session, f"/v3/avatars/looks/{look['id']}")
+        assert got["data"]["status"] == "completed"
+        status, again = await consent(session, group["id"])
+        assert status == 200
+        assert again["data"]["avatar_group"]["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"mood": "yes"}, "mood"),
+        ({"consent_text": 3}, "consent_text"),
+        ({"reroute_url": "nope"}, "reroute_url"),
+        ({"consent_video": {"type": "file"}}, "consent_video.type"),
+        ({"consent_video": "x"}, "consent_video"),
+    ],
+)
+async def test_invalid_consent_bodies_are_400(
+    fake_session: aiohttp.ClientSession, body: dict[str, Any], param: str
+) -> None:
+    """Consent takes only consent_text, consent_video and reroute_url."""
+    _, created = await create_avatar(fake_session, photo("needs-consent"))
+    group_id = created["data"]["avatar_group"]["id"]
+    status, answer = await consent(fake_session, group_id, body)
+    assert (status, answer["error"]["param"]) == (400, param)
+
+
+async def test_consent_accepts_a_video(fake_session: aiohttp.ClientSession) -> None:
+    """A consent video by URL and a reroute URL are accepted."""
+    _, created = await create_avatar(fake_session, photo("needs-consent"))
+    group_id = created["data"]["avatar_group"]["id"]
+    body = {
+        "consent_video": {"type": "url", "url": "https://example.com/consent.mp4"},
+        "reroute_url": "https://example.com/done",
+    }
+    status, answer = await consent(fake_session, group_id, body)
+    assert status == 200, answer
+
+
+async def test_consent_for_unknown_group_is_404(
+    fake_session: aiohttp.ClientSession,
+) -> None:
+    """Consent for a group that does not exist is 404 avatar_not_found."""
+    status, body = await consent(fake_session, "nope")
+    assert (status, body["error"]["code"]) == (404, "avatar_not_found")

@@ -85,7 +85,7 @@ async def test_subtitles_and_captioned_video(
     data = await completed(
         fake_session,
         script="Hello there friend",
-        caption={"file_format": "srt", "style": "x"},
+        caption={"file_format": "srt", "style": "default"},
     )
     status, content_type, body = await fetch(data["subtitle_url"])
     assert (status, content_type) == (200, "application/x-subrip")

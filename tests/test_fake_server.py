@@ -78,6 +78,7 @@ def test_url_needs_a_port() -> None:
         {"avatar_training_seconds": -1},
         {"credits": -1},
         {"in_progress_status": ""},
+        {"billing_type": "prepaid"},
     ],
 )
 def test_invalid_configuration_is_rejected(config: dict[str, Any]) -> None:
@@ -243,6 +244,44 @@ async def test_users_me_reports_a_wallet(fake_session: aiohttp.ClientSession) ->
     assert data["billing_type"] == "wallet"
     assert set(data["wallet"]) == {"currency", "remaining_balance", "auto_reload"}
     assert data["wallet"]["remaining_balance"] >= 1000
+    assert data["wallet"]["currency"] == "usd"
+    assert data["wallet"]["auto_reload"] is None
+    assert data["subscription"] is None
+    assert data["usage_based"] is None
+
+
+async def test_users_me_wallet_auto_reload() -> None:
+    """wallet_auto_reload=True gives an auto_reload object, as HeyGen's schema has."""
+    async with serve(wallet_auto_reload=True, credits=7) as (_, session):
+        _, body = await get_json(session, "/v3/users/me")
+    wallet = body["data"]["wallet"]
+    assert wallet["remaining_balance"] == 7
+    assert wallet["auto_reload"] == {
+        "enabled": True,
+        "amount_usd": 50.0,
+        "threshold_usd": 10.0,
+    }
+
+
+async def test_users_me_subscription_and_usage_based_accounts() -> None:
+    """billing_type picks which of wallet / subscription / usage_based is set."""
+    async with serve(billing_type="subscription", credits=40) as (_, session):
+        _, body = await get_json(session, "/v3/users/me")
+    data = body["data"]
+    assert data["billing_type"] == "subscription"
+    assert data["wallet"] is None
+    assert data["usage_based"] is None
+    assert data["subscription"]["plan"] == "pro"
+    assert data["subscription"]["credits"]["premium_credits"]["remaining"] == 40
+    async with serve(billing_type="usage_based") as (_, session):
+        _, body = await get_json(session, "/v3/users/me")
+    data = body["data"]
+    assert (data["billing_type"], data["wallet"], data["subscription"]) == (
+        "usage_based",
+        None,
+        None,
+    )
+    assert data["usage_based"]["remaining_credits"] == 1_000_000
 
 
 async def test_videos_view_is_read_only(

@@ -41,6 +41,7 @@ VIDEO_KEYS = {
     "video_page_url",
 }
 FAILURE_KEYS = {"failure_code", "failure_message"}
+FAILURE_MESSAGE = JobPlan(render_seconds=0).failure_message
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x64" + bytes(100)
 
 
@@ -234,6 +235,7 @@ _BAD_BODIES: list[tuple[dict[str, Any], str | None]] = [
     (video_body(background="#000000"), "background"),
     (video_body(caption={"file_format": "vtt"}), "caption.file_format"),
     (video_body(caption={"file_format": "srt", "style": ""}), "caption.style"),
+    (video_body(caption={"style": "bold"}), "caption.style"),
     (video_body(caption={"file_format": "srt", "size": 3}), "caption.size"),
     (video_body(caption="srt"), "caption"),
     (video_body(foo=1), "foo"),
@@ -370,7 +372,7 @@ async def test_get_failed_video_reports_reason() -> None:
     assert data["status"] == "failed"
     assert set(data) == VIDEO_KEYS | FAILURE_KEYS
     assert data["failure_code"] == "rendering_failed"
-    assert data["failure_message"] == "Avatar rendering timed out"
+    assert data["failure_message"] == FAILURE_MESSAGE
     assert data["video_url"] is None
     assert data["completed_at"] is not None
 
@@ -449,6 +451,16 @@ async def test_get_unknown_video_is_404(fake_session: aiohttp.ClientSession) -> 
     assert status == 404
     assert body["error"]["code"] == "not_found"
     assert body["error"]["message"] == "Video not found."
+
+
+async def test_caption_file_format_defaults_to_srt(
+    fake_session: aiohttp.ClientSession,
+) -> None:
+    """A caption without file_format is an SRT sidecar, as HeyGen's default says."""
+    for caption in ({}, {"style": "default"}, {"style": None}):
+        video_id = await create(fake_session, caption=caption)
+        _, body = await get_json(fake_session, f"/v3/videos/{video_id}")
+        assert body["data"]["id"] == video_id
 
 
 async def test_captioned_video_url_when_caption_style_is_set(
@@ -589,7 +601,7 @@ async def test_delete_then_repeat_is_404(
 
 
 async def test_bulk_statuses_vocabulary() -> None:
-    """Bulk rows say queued/processing/completed/failed/not_found, with error text."""
+    """Bulk rows: queued/processing/completed/failed/not_found; errors are objects."""
     jobs = plans(
         JobPlan(render_seconds=10.0),
         JobPlan(render_seconds=1.0),
@@ -610,9 +622,17 @@ async def test_bulk_statuses_vocabulary() -> None:
         {"video_id": ids[0], "status": "queued"},
         {"video_id": ids[1], "status": "processing"},
         {"video_id": ids[2], "status": "completed"},
-        {"video_id": ids[3], "status": "failed", "error": "Avatar rendering timed out"},
-        {"video_id": ids[4], "status": "failed", "error": "rendering_failed"},
-        {"video_id": ids[5], "status": "failed"},
+        {
+            "video_id": ids[3],
+            "status": "failed",
+            "error": {"code": "rendering_failed", "message": FAILURE_MESSAGE},
+        },
+        {
+            "video_id": ids[4],
+            "status": "failed",
+            "error": {"code": "rendering_failed"},
+        },
+        {"video_id": ids[5], "status": "failed", "error": None},
         {"video_id": "v_unknown", "status": "not_found"},
     ]
 

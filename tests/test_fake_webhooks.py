@@ -62,7 +62,7 @@ async def test_success_is_delivered_signed() -> None:
 @pytest.mark.parametrize(
     ("plan", "msg"),
     [
-        (JobPlan(render_seconds=0.01, fail=True), "Avatar rendering timed out"),
+        (JobPlan(render_seconds=0.01, fail=True), "Render failed on the server."),
         (
             JobPlan(render_seconds=0.01, fail=True, failure_message=None),
             "rendering_failed",

@@ -328,7 +328,7 @@ async def test_example_failures_and_timeouts(
         status, failed = await post(stack.http, "/videos:wait", body_for(voice_id, 0))
         assert status == 502
         assert failed["status"] == "failed"
-        assert failed["failure_message"] == "Avatar rendering timed out"
+        assert failed["failure_message"] == "Render failed on the server."
         status, late = await post(stack.http, "/videos:wait", body_for(voice_id, 1))
         assert status == 504
         assert late["id"].startswith("v_")

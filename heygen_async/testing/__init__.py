@@ -9,6 +9,10 @@ expiring media URLs, signed webhook deliveries and scripted :class:`Fault` s::
     async with FakeHeyGen(render_seconds=0.05, seed=1) as fake:
         ...
         assert fake.stats.duplicate_jobs == 0
+
+With ``check_responses=True`` (or ``HEYGEN_FAKE_CHECK_RESPONSES=1``) every
+answer is validated against HeyGen's official schemas first, and one that
+breaks them becomes a 500 ``fake_contract_violation``.
 """
 
 from __future__ import annotations

@@ -17,8 +17,13 @@ OWNER = "fake-user"
 SPACE_ID = "space_fake"
 LOOK_SIZE = 1024
 FAILING_AVATAR_NAME = "fail"
+CONSENT_AVATAR_NAME = "needs-consent"
+TRAINING_ERROR = {
+    "code": "avatar_training_failed",
+    "message": "Training failed on the server: no usable face in the photo.",
+}
 
-LookStatus = Literal["processing", "completed", "failed"]
+LookStatus = Literal["processing", "pending_consent", "completed", "failed"]
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -54,7 +59,9 @@ class Look:
     One photo-avatar look; its id is a video's ``avatar_id``.
 
     Training takes until *ready_mono*; a look whose name is ``"fail"`` then
-    ends ``failed`` (the knob-free way to exercise a failed training).
+    ends ``failed`` (the knob-free way to exercise a failed training). One
+    named ``"needs-consent"`` waits in ``pending_consent`` until its group's
+    consent is given, and trains from then on.
     """
 
     id: str
@@ -62,6 +69,7 @@ class Look:
     group_id: str
     created_mono: float
     ready_mono: float
+    consented: bool = True
 
     @property
     def doomed(self) -> bool:
@@ -69,7 +77,9 @@ class Look:
         return self.name == FAILING_AVATAR_NAME
 
     def status_at(self, now: float) -> LookStatus:
-        """``processing`` until trained, then ``completed`` or ``failed``."""
+        """``pending_consent``, ``processing`` until trained, then the outcome."""
+        if not self.consented:
+            return "pending_consent"
         if now < self.ready_mono:
             return "processing"
         return "failed" if self.doomed else "completed"
@@ -78,18 +88,21 @@ class Look:
         """The ``avatar_item`` / look wire form."""
         status = self.status_at(now)
         ready = status == "completed"
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "avatar_type": "photo_avatar",
             "status": status,
             "group_id": self.group_id,
             "supported_api_engines": ["avatar_iv", "avatar_v"],
-            "image_width": LOOK_SIZE if ready else 0,
-            "image_height": LOOK_SIZE if ready else 0,
+            "image_width": LOOK_SIZE if ready else None,
+            "image_height": LOOK_SIZE if ready else None,
             "preview_image_url": preview_url(base_url, self.id) if ready else None,
             "default_voice_id": None,
         }
+        if status == "failed":
+            data["error"] = dict(TRAINING_ERROR)
+        return data
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +112,7 @@ class Group:
     id: str
     name: str
     first_look_id: str
+    created_unix: float
 
 
 def preview_url(base_url: str, look_id: str) -> str:
@@ -126,17 +140,36 @@ class AvatarStore:
         """The look, or ``None``."""
         return self._looks.get(look_id)
 
+    def looks_of(self, group: Group) -> list[Look]:
+        """The group's looks, oldest first."""
+        return [look for look in self._looks.values() if look.group_id == group.id]
+
+    def consent(self, group: Group, now: float, training: float) -> None:
+        """Give *group*'s consent: its waiting looks start training now."""
+        for look in self.looks_of(group):
+            if not look.consented:
+                self._looks[look.id] = attrs.evolve(
+                    look, consented=True, ready_mono=now + training
+                )
+
     def group_json(self, group: Group, now: float, base_url: str) -> dict[str, Any]:
-        """The ``avatar_group`` wire form; it follows its first look."""
+        """The ``avatar_group`` wire form; its status follows its first look."""
+        looks = self.looks_of(group)
         first = self._looks[group.first_look_id]
         status = first.status_at(now)
-        return {
+        waiting = any(not look.consented for look in looks)
+        data: dict[str, Any] = {
             "id": group.id,
             "name": group.name,
+            "created_at": int(group.created_unix),
+            "looks_count": len(looks),
             "status": status,
-            "consent_status": "approved",
+            "consent_status": "pending" if waiting else "approved",
             "default_voice_id": None,
             "preview_image_url": preview_url(base_url, first.id)
             if status == "completed"
             else None,
         }
+        if status == "failed":
+            data["error"] = dict(TRAINING_ERROR)
+        return data

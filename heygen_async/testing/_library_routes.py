@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 
 from aiohttp import BodyPartReader, web
 
-from ._assets import OWNER, SPACE_ID, Group, Look, StoredAsset
+from ._assets import CONSENT_AVATAR_NAME, OWNER, SPACE_ID, Group, Look, StoredAsset
 from ._media import JPEG, MP3, sniff
 from ._runtime import Runtime
 from ._stats import video_records
-from ._validate import validate_avatar
+from ._validate import validate_avatar, validate_consent
 from ._voices import find_voice, select_voices
 from ._wire import (
     ApiError,
@@ -35,6 +35,7 @@ from ._wire import (
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 _CHUNK = 1 << 16
 _FILE_REQUIRED = "File is required. Upload a file using multipart/form-data."
+RESETS_AT = "2099-01-01T00:00:00Z"
 _STATIC = {"jpg": (JPEG, "image/jpeg"), "mp3": (MP3, "audio/mpeg")}
 
 
@@ -50,6 +51,34 @@ async def _read_file_part(part: BodyPartReader) -> tuple[bytes, int]:
     return b"".join(chunks), size
 
 
+def _wallet(balance: float, *, auto_reload: bool) -> dict[str, Any]:
+    reload = {"enabled": True, "amount_usd": 50.0, "threshold_usd": 10.0}
+    return {
+        "currency": "usd",
+        "remaining_balance": balance,
+        "auto_reload": reload if auto_reload else None,
+    }
+
+
+def _subscription(credits: int) -> dict[str, Any]:
+    return {
+        "plan": "pro",
+        "credits": {
+            "premium_credits": {"remaining": credits, "resets_at": RESETS_AT},
+            "add_on_credits": None,
+        },
+    }
+
+
+def _usage_based(credits: float) -> dict[str, Any]:
+    return {
+        "included_credits": 1000.0,
+        "remaining_credits": credits,
+        "spending_cap_usd": None,
+        "spending_current_usd": 0.0,
+    }
+
+
 class LibraryRoutes:
     """Handlers for assets, voices, avatars, the account and fake-only files."""
 
@@ -59,6 +88,7 @@ class LibraryRoutes:
         ("GET", "/v3/voices", "list_voices"),
         ("GET", "/v3/voices/{voice_id}", "get_voice"),
         ("POST", "/v3/avatars", "create_avatar"),
+        ("POST", "/v3/avatars/{group_id}/consent", "consent"),
         ("GET", "/v3/avatars/looks/{look_id}", "get_look"),
         ("GET", "/v3/users/me", "me"),
         ("GET", "/_fake/assets/{asset_id}", "asset_file"),
@@ -210,15 +240,35 @@ class LibraryRoutes:
             group_id=spec.group_id or rt.ids.hex(32),
             created_mono=now,
             ready_mono=now + rt.fake.avatar_training_seconds,
+            consented=spec.name != CONSENT_AVATAR_NAME,
         )
         group = rt.avatars.group(look.group_id) or Group(
-            id=look.group_id, name=spec.name, first_look_id=look.id
+            id=look.group_id,
+            name=spec.name,
+            first_look_id=look.id,
+            created_unix=rt.unix(now),
         )
         rt.avatars.add(group, look)
         return data_response(
             {
                 "avatar_group": rt.avatars.group_json(group, now, rt.base_url),
                 "avatar_item": look.to_json(now, rt.base_url),
+            }
+        )
+
+    async def consent(self, request: web.Request) -> web.Response:
+        """``POST /v3/avatars/{group_id}/consent``: waiting looks start training."""
+        rt = self.rt
+        group = rt.avatars.group(request.match_info["group_id"])
+        if group is None:
+            raise not_found("avatar_not_found", "Avatar group not found.")
+        validate_consent(await read_json_object(request))
+        now = rt.now()
+        rt.avatars.consent(group, now, rt.fake.avatar_training_seconds)
+        return data_response(
+            {
+                "avatar_group": rt.avatars.group_json(group, now, rt.base_url),
+                "url": None,
             }
         )
 
@@ -232,24 +282,26 @@ class LibraryRoutes:
     # -- account and fake-only routes -----------------------------------------
 
     async def me(self, _request: web.Request) -> web.Response:
-        """``GET /v3/users/me``: a wallet account holding the fake's credits."""
-        credits = self.rt.fake.credits
+        """``GET /v3/users/me``: the account, billed as ``billing_type`` says."""
+        fake = self.rt.fake
+        balance = float(1_000_000 if fake.credits is None else fake.credits)
+        billing = fake.billing_type
         return data_response(
             {
                 "username": OWNER,
                 "email": "fake-user@example.com",
                 "first_name": "Fake",
                 "last_name": "User",
-                "billing_type": "wallet",
-                "wallet": {
-                    "currency": "USD",
-                    "remaining_balance": float(
-                        1_000_000 if credits is None else credits
-                    ),
-                    "auto_reload": False,
-                },
-                "subscription": None,
-                "usage_based": None,
+                "billing_type": billing,
+                "wallet": _wallet(balance, auto_reload=fake.wallet_auto_reload)
+                if billing == "wallet"
+                else None,
+                "subscription": _subscription(int(balance))
+                if billing == "subscription"
+                else None,
+                "usage_based": _usage_based(balance)
+                if billing == "usage_based"
+                else None,
             }
         )
 

@@ -109,6 +109,7 @@ class Runtime:
         return self.recorder.snapshot(
             in_flight=self.videos.in_flight(self.now()),
             faults_injected=self.faults.injected,
+            contract_violations=len(self.fake.contract_violations),
         )
 
     def _asset_type(self, asset_id: str) -> str | None:

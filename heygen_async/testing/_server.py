@@ -17,12 +17,19 @@ import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from ._conformance import (
+    INTENTIONAL_FAULTS,
+    VIOLATION_CODE,
+    ResponseChecker,
+    checking_from_env,
+    violation_message,
+)
 from ._faults import Fault
 from ._library_routes import LibraryRoutes
 from ._runtime import CURRENT, RequestState, Runtime
@@ -35,6 +42,7 @@ from ._wire import ApiError, default_code, error_response, rate_limited
 
 log = logging.getLogger("heygen_async.testing")
 
+BillingType = Literal["wallet", "subscription", "usage_based"]
 RenderSeconds = float | tuple[float, float] | Callable[[random.Random], float]
 JobPlanner = Callable[[int, Mapping[str, Any]], JobPlan]
 
@@ -123,7 +131,13 @@ class FakeHeyGen:
     an optional *requests_per_second* token bucket, *credits* (1 per video,
     402 ``insufficient_credit`` at zero). Presigned media URLs stop working
     *url_ttl* seconds after they are minted. A photo avatar trains for
-    *avatar_training_seconds*; one named ``"fail"`` fails training.
+    *avatar_training_seconds*; one named ``"fail"`` fails training, and one
+    named ``"needs-consent"`` stays ``pending_consent`` until
+    ``POST /v3/avatars/{group_id}/consent``.
+
+    ``GET /v3/users/me`` describes a *billing_type* account (``wallet``,
+    ``subscription`` or ``usage_based``) whose balance is *credits*; a
+    wallet has auto-reload on when *wallet_auto_reload* is set.
 
     Webhooks: endpoints registered through ``/v3/webhooks/endpoints`` (and a
     video's own ``callback_url``) receive ``avatar_video.success`` /
@@ -135,6 +149,12 @@ class FakeHeyGen:
     *webhook_drop_rate* send a share of them twice or never (seeded).
     *webhook_scheme* signs them with ``Heygen-Signature`` (``"heygen"``) or
     as Standard Webhooks (``"standard"``).
+
+    *check_responses* validates every ``/v3`` answer against HeyGen's
+    official schemas before it is sent (``None``: on when the environment
+    variable ``HEYGEN_FAKE_CHECK_RESPONSES=1``); a violation is answered as
+    a 500 ``fake_contract_violation`` and kept in :attr:`contract_violations`.
+    It needs ``jsonschema`` (the ``dev`` extra).
 
     Attributes:
         credits: Remaining credits (``None``: unlimited); decreases as videos
@@ -161,6 +181,11 @@ class FakeHeyGen:
     url_ttl: float = attrs.field(default=3600.0, validator=attrs.validators.gt(0.0))
     avatar_training_seconds: float = attrs.field(default=0.1, validator=_rate)
     credits: int | None = attrs.field(default=None, validator=_at_least(0))
+    billing_type: BillingType = attrs.field(
+        default="wallet",
+        validator=attrs.validators.in_(("wallet", "subscription", "usage_based")),
+    )
+    wallet_auto_reload: bool = False
     bulk_statuses: bool = True
     in_progress_status: str = attrs.field(
         default="processing", validator=attrs.validators.min_len(1)
@@ -179,11 +204,19 @@ class FakeHeyGen:
     webhook_scheme: str = attrs.field(
         default="heygen", validator=attrs.validators.in_(("heygen", "standard"))
     )
+    check_responses: bool | None = None
     _runtime: Runtime = attrs.field(init=False, repr=False)
     _runner: web.AppRunner | None = attrs.field(init=False, default=None, repr=False)
     _closed: bool = attrs.field(init=False, default=False, repr=False)
+    _checker: ResponseChecker | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.check_responses is None:
+            self.check_responses = checking_from_env()
+        if self.check_responses:
+            self._checker = ResponseChecker(
+                tolerated_statuses=(self.in_progress_status,)
+            )
         self._runtime = Runtime(self)
         for fault in self.faults:
             self._runtime.faults.add(_check_fault(fault))
@@ -261,6 +294,15 @@ class FakeHeyGen:
         """Live read-only view of the videos created (and not deleted), by id."""
         return self._runtime.videos.view
 
+    @property
+    def contract_violations(self) -> tuple[str, ...]:
+        """
+        Every way an answer broke HeyGen's schema (with checking on).
+
+        Each was answered as a 500 ``fake_contract_violation`` instead.
+        """
+        return () if self._checker is None else tuple(self._checker.violations)
+
     def add_fault(self, fault: Fault) -> None:
         """Arm *fault* now; its ``nth`` counts requests from this moment."""
         self._runtime.faults.add(_check_fault(fault))
@@ -288,10 +330,33 @@ class FakeHeyGen:
             if request.transport is not None:  # pragma: no branch
                 request.transport.close()
             return web.Response(status=499)  # never written: the connection is gone
+        if tracked and self._checker is not None:
+            response = self._conform(request, state, response)
         response.headers["X-Request-Id"] = rt.ids.request_id()
         if tracked:
             rt.recorder.responses[route][response.status] += 1
         return response
+
+    def _conform(
+        self, request: web.Request, state: RequestState, response: web.StreamResponse
+    ) -> web.StreamResponse:
+        """The answer, or a 500 saying how it breaks HeyGen's schema."""
+        checker = self._checker
+        deliberate = state.fault is not None and state.fault.kind in INTENTIONAL_FAULTS
+        if checker is None or deliberate or not request.path.startswith("/v3/"):
+            return response
+        # Every /v3 answer is one JSON body; anything else (a stream) fails.
+        body = response.body if isinstance(response, web.Response) else None
+        problems = checker.check(
+            request.method,
+            request.path,
+            response.status,
+            response.content_type,
+            body if isinstance(body, bytes) else b"",
+        )
+        if not problems:
+            return response
+        return error_response(500, VIOLATION_CODE, violation_message(problems))
 
     async def _respond(
         self, request: web.Request, handler: Handler, route: str, state: RequestState

@@ -41,7 +41,7 @@ class JobPlan:
     render_seconds: float = attrs.field(validator=attrs.validators.ge(0.0))
     fail: bool = False
     failure_code: str | None = "rendering_failed"
-    failure_message: str | None = "Avatar rendering timed out"
+    failure_message: str | None = "Render failed on the server."
 
 
 @attrs.frozen(kw_only=True, eq=False)

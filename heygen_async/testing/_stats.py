@@ -41,6 +41,8 @@ class FakeStats:
         webhooks_delivered: Deliveries a receiver acknowledged with a 2xx.
         webhooks_failed: Deliveries given up after the last attempt failed.
         webhooks_dropped: Deliveries lost on purpose (``webhook_drop_rate``).
+        contract_violations: Answers that broke HeyGen's schema and were
+            replaced by a 500 (only counted with ``check_responses`` on).
     """
 
     requests: Mapping[str, int] = attrs.field(factory=dict)
@@ -56,6 +58,7 @@ class FakeStats:
     webhooks_delivered: int = 0
     webhooks_failed: int = 0
     webhooks_dropped: int = 0
+    contract_violations: int = 0
 
     @property
     def total_requests(self) -> int:
@@ -81,6 +84,7 @@ class FakeStats:
             "webhooks_delivered": self.webhooks_delivered,
             "webhooks_failed": self.webhooks_failed,
             "webhooks_dropped": self.webhooks_dropped,
+            "contract_violations": self.contract_violations,
         }
 
 
@@ -106,7 +110,9 @@ class StatsRecorder:
         self.duplicate_jobs += duplicate
         self.peak_in_flight = max(self.peak_in_flight, in_flight)
 
-    def snapshot(self, *, in_flight: int, faults_injected: int) -> FakeStats:
+    def snapshot(
+        self, *, in_flight: int, faults_injected: int, contract_violations: int = 0
+    ) -> FakeStats:
         """A frozen copy of the counters."""
         return FakeStats(
             requests=dict(self.requests),
@@ -122,6 +128,7 @@ class StatsRecorder:
             webhooks_delivered=self.webhooks_delivered,
             webhooks_failed=self.webhooks_failed,
             webhooks_dropped=self.webhooks_dropped,
+            contract_violations=contract_violations,
         )
 
 

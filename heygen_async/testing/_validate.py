@@ -30,6 +30,7 @@ EXPRESSIVENESS = ("high", "medium", "low")
 IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg")
 AVATAR_ENGINES = ("avatar_iv", "avatar_v", "avatar_iii")
 TTS_ENGINES = ("elevenlabs", "fish", "starfish")
+CAPTION_STYLES = ("default",)
 
 _COMMON = frozenset(
     {
@@ -303,10 +304,12 @@ def _background(body: Mapping[str, Any], lookups: Lookups) -> None:
 def _caption(value: object) -> bool:
     caption = _object(value, "caption")
     _only(caption, {"file_format", "style"}, "caption")
-    if caption.get("file_format") != "srt":
+    # ``file_format`` defaults to ``srt``, the only format there is.
+    if caption.get("file_format", "srt") != "srt":
         raise invalid("caption.file_format must be 'srt'.", "caption.file_format")
     if caption.get("style") is not None:
-        _string(caption["style"], "caption.style")
+        if caption["style"] not in CAPTION_STYLES:
+            raise invalid("caption.style must be 'default' or null.", "caption.style")
         return True
     return False
 
@@ -377,3 +380,20 @@ def validate_avatar(
     ):
         raise invalid(f"Avatar group '{group_id}' not found.", "avatar_group_id")
     return AvatarSpec(name=name, group_id=group_id)
+
+
+_CONSENT_FIELDS = frozenset({"consent_text", "consent_video", "reroute_url"})
+
+
+def validate_consent(body: Mapping[str, Any]) -> None:
+    """Check a ``POST /v3/avatars/{group_id}/consent`` body (every field optional)."""
+    _only(body, _CONSENT_FIELDS, "")
+    if body.get("consent_text") is not None:
+        _string(body["consent_text"], "consent_text")
+    if body.get("reroute_url") is not None:
+        _url(body["reroute_url"], "reroute_url")
+    if body.get("consent_video") is not None:
+        video = _object(body["consent_video"], "consent_video")
+        if video.get("type") not in ("url", "asset_id", "base64"):
+            msg = "consent_video.type must be url, asset_id or base64."
+            raise invalid(msg, "consent_video.type")

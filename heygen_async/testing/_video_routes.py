@@ -55,6 +55,20 @@ def _denied(code: str, message: str) -> web.Response:
     return web.Response(status=403, text=xml, content_type="application/xml")
 
 
+def _status_error(video: FakeVideo) -> dict[str, str] | None:
+    # HeyGen's bulk rows carry failure details as an object, or null when the
+    # render failed without saying why.
+    error = {
+        key: value
+        for key, value in (
+            ("code", video.failure_code),
+            ("message", video.failure_message),
+        )
+        if value is not None
+    }
+    return error or None
+
+
 class VideoRoutes:
     """Handlers for ``/v3/videos`` and the presigned media they point to."""
 
@@ -264,9 +278,8 @@ class VideoRoutes:
             "video_id": video_id,
             "status": "queued" if status == "pending" else status,
         }
-        error = video.failure_message or video.failure_code
-        if status == "failed" and error:
-            row["error"] = error
+        if status == "failed":
+            row["error"] = _status_error(video)
         return row
 
     async def media(self, request: web.Request) -> web.Response:
