@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import _journal
+from . import _journal, _log
 from ._aio import cancel_and_wait
 from ._config import PollPolicy
 from ._jobs import BatchStats, JobHandle, Stage
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from ._client import Client
     from ._scheduler import Scheduler, Watch
 
-log = logging.getLogger("heygen_async.batch")
+log = _log.batch_logger
 
 _KINDS = {Completed: "completed", Failed: "failed", TimedOut: "timed_out"}
 # Creates in a row without a definite answer before a job is left for the

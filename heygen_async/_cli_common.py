@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
+from . import _log
 from ._client import Client
 from ._config import PollPolicy
 
@@ -140,7 +141,7 @@ def error(command: str, message: str) -> None:
 @contextlib.contextmanager
 def sdk_logging(handler: logging.Handler) -> Iterator[None]:
     """Show the SDK's warnings (retries, ...) through *handler* meanwhile."""
-    logger = logging.getLogger("heygen_async")
+    logger = _log.logger
     handler.setLevel(logging.WARNING)
     logger.addHandler(handler)
     try:

@@ -14,7 +14,6 @@ deploy must not break an installed SDK.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
+from . import _log
 from ._http import last_request_id
 from ._models import (
     Asset,
@@ -54,7 +54,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-log = logging.getLogger("heygen_async")
+log = _log.logger
 
 # Python field name -> wire key, per class. Everything not listed is the same
 # on both sides.

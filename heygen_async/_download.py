@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import re
 from pathlib import Path, PurePosixPath
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from . import _backoff
+from . import _backoff, _log
 from ._models import Video, VideoStatus
 from .exceptions import (
     APIError,
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["download_video"]
 
-log = logging.getLogger("heygen_async.download")
+log = _log.download_logger
 
 _CHUNK = 256 * 1024
 # A fresh URL is minted on every GET; needing more than this many in a row

@@ -35,7 +35,6 @@ import functools
 import importlib.metadata
 import itertools
 import json as jsonlib
-import logging
 import math
 import re
 import time
@@ -47,7 +46,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from . import _backoff
+from . import _backoff, _log
 from ._config import Limits, RetryPolicy, Timeouts
 from ._throttle import Throttle
 from .exceptions import (
@@ -80,7 +79,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-log = logging.getLogger("heygen_async.http")
+log = _log.http_logger
 
 _D = TypeVar("_D")
 

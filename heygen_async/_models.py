@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import logging
 import math
 import os
 import re
@@ -21,10 +20,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from . import _log
 from ._config import MAX_SCRIPT_CHARS
 
 
-log = logging.getLogger("heygen_async")
+log = _log.logger
 
 Resolution = Literal["4k", "1080p", "720p"]
 AspectRatio = Literal["16:9", "9:16", "4:5", "5:4", "1:1", "auto"]

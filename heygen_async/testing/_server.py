@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -22,6 +21,8 @@ from typing import Any, Literal
 import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from heygen_async import _log
 
 from ._conformance import (
     INTENTIONAL_FAULTS,
@@ -40,7 +41,7 @@ from ._webhook_routes import WebhookRoutes
 from ._wire import ApiError, default_code, error_response, rate_limited
 
 
-log = logging.getLogger("heygen_async.testing")
+log = _log.testing_logger
 
 BillingType = Literal["wallet", "subscription", "usage_based"]
 RenderSeconds = float | tuple[float, float] | Callable[[random.Random], float]
