@@ -39,6 +39,7 @@ from ._models import (
     VideoStatus,
     Voice,
     WebhookEndpoint,
+    field_kinds,
 )
 from .exceptions import ResponseValidationError
 
@@ -65,6 +66,9 @@ _RENAMES: Mapping[type, Mapping[str, str]] = {
     PhotoAvatar: {"group": "avatar_group", "look": "avatar_item"},
     WebhookEndpoint: {"id": "endpoint_id"},
 }
+
+# The fields that say which picture a VideoRequest shows.
+_PICTURE = ("image_url", "image_asset_id", "image_path", "avatar_id")
 
 # ``POST /v3/assets`` answers with ``asset_id``; ``GET /v3/assets/{id}`` with
 # ``id``. Both structure into :class:`Asset`.
@@ -244,6 +248,14 @@ def _unstructure_fn(conv: WireConverter, cl: type[Any]) -> Callable[[Any], Any]:
 def _unstructure_video_request(
     conv: WireConverter,
 ) -> Callable[[VideoRequest], dict[str, Any]]:
+    # The picture becomes the body's ``type`` (and ``image``); every other
+    # field goes on the wire under its own name, plain values first.
+    kinds = field_kinds(VideoRequest)
+    nested = [name for name, kind in kinds.items() if attrs.has(kind)]
+    plain = [name for name in kinds if name not in (*_PICTURE, *nested)]
+    encoders: dict[str, Callable[[Any], Any]] = dict.fromkeys(nested, conv.unstructure)
+    encoders["background"] = _background
+
     def unstructure(request: VideoRequest) -> dict[str, Any]:
         if request.image_path is not None:
             # The client uploads local files first (Client._resolve_request);
@@ -263,35 +275,15 @@ def _unstructure_video_request(
                 "type": "image",
                 "image": {"type": "asset_id", "asset_id": request.image_asset_id},
             }
-        plain = (
-            "script",
-            "voice_id",
-            "audio_url",
-            "audio_asset_id",
-            "title",
-            "resolution",
-            "aspect_ratio",
-            "remove_background",
-            "callback_url",
-            "callback_id",
-            "motion_prompt",
-            "expressiveness",
-            "fit",
-            "output_format",
-        )
         for name in plain:
             value = getattr(request, name)
             if value is not None:
                 body[name] = value
-        if request.background is not None:
-            body["background"] = _background(request.background)
-        # VoiceSettings() with nothing set is the same as no settings.
-        if request.voice_settings is not None and (
-            settings := conv.unstructure(request.voice_settings)
-        ):
-            body["voice_settings"] = settings
-        if request.caption is not None:
-            body["caption"] = conv.unstructure(request.caption)
+        for name in nested:
+            value = getattr(request, name)
+            # An object with nothing set (``VoiceSettings()``) is no object.
+            if value is not None and (encoded := encoders[name](value)):
+                body[name] = encoded
         return body
 
     return unstructure

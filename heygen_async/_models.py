@@ -13,6 +13,7 @@ import enum
 import math
 import os
 import re
+import typing
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -32,11 +33,12 @@ Fit = Literal["contain", "cover"]
 OutputFormat = Literal["mp4", "webm"]
 Expressiveness = Literal["high", "medium", "low"]
 
-RESOLUTIONS: tuple[str, ...] = ("4k", "1080p", "720p")
-ASPECT_RATIOS: tuple[str, ...] = ("16:9", "9:16", "4:5", "5:4", "1:1", "auto")
-FITS: tuple[str, ...] = ("contain", "cover")
-OUTPUT_FORMATS: tuple[str, ...] = ("mp4", "webm")
-EXPRESSIVENESS: tuple[str, ...] = ("high", "medium", "low")
+# The choices, read from the aliases above so each value is written once.
+RESOLUTIONS: tuple[str, ...] = typing.get_args(Resolution)
+ASPECT_RATIOS: tuple[str, ...] = typing.get_args(AspectRatio)
+FITS: tuple[str, ...] = typing.get_args(Fit)
+OUTPUT_FORMATS: tuple[str, ...] = typing.get_args(OutputFormat)
+EXPRESSIVENESS: tuple[str, ...] = typing.get_args(Expressiveness)
 
 _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _seen_unknown_statuses: set[str] = set()
@@ -770,3 +772,36 @@ class WebhookEventRecord:
     event_type: str
     event_data: dict[str, Any] = attrs.field(factory=dict, eq=False)
     created_at: datetime | None = None
+
+
+def field_kinds(cls: type) -> dict[str, type]:
+    """
+    Each field of the attrs class *cls*, in order, and the kind it holds.
+
+    A kind is ``str``, ``bool`` or ``float`` for a plain value (a ``Literal``
+    counts as its values' type, a ``Path`` as ``str``; ``None`` is ignored)
+    or the attrs class of a nested object. The wire converter and the CLI's
+    manifest reader derive their lists of :class:`VideoRequest` fields from
+    this, so a new field reaches both without another list to update.
+
+    Raises:
+        TypeError: A field's type has no kind yet: teach :func:`_kind` it.
+    """
+    hints = typing.get_type_hints(cls)
+    return {field.name: _kind(hints[field.name]) for field in attrs.fields(cls)}
+
+
+def _kind(hint: Any) -> type:
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is Literal:
+        kinds = {type(arg) for arg in args}
+        if len(kinds) == 1:
+            return kinds.pop()
+    elif args and len(args) == 1:  # ``X | None``
+        return _kind(args[0])
+    elif hint is Path:
+        return str
+    elif hint in (str, bool, float) or attrs.has(hint):
+        return cast("type", hint)
+    msg = f"no field kind for {hint!r}"
+    raise TypeError(msg)
