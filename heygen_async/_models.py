@@ -772,36 +772,3 @@ class WebhookEventRecord:
     event_type: str
     event_data: dict[str, Any] = attrs.field(factory=dict, eq=False)
     created_at: datetime | None = None
-
-
-def field_kinds(cls: type) -> dict[str, type]:
-    """
-    Each field of the attrs class *cls*, in order, and the kind it holds.
-
-    A kind is ``str``, ``bool`` or ``float`` for a plain value (a ``Literal``
-    counts as its values' type, a ``Path`` as ``str``; ``None`` is ignored)
-    or the attrs class of a nested object. The wire converter and the CLI's
-    manifest reader derive their lists of :class:`VideoRequest` fields from
-    this, so a new field reaches both without another list to update.
-
-    Raises:
-        TypeError: A field's type has no kind yet: teach :func:`_kind` it.
-    """
-    hints = typing.get_type_hints(cls)
-    return {field.name: _kind(hints[field.name]) for field in attrs.fields(cls)}
-
-
-def _kind(hint: Any) -> type:
-    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-    if typing.get_origin(hint) is Literal:
-        kinds = {type(arg) for arg in args}
-        if len(kinds) == 1:
-            return kinds.pop()
-    elif args and len(args) == 1:  # ``X | None``
-        return _kind(args[0])
-    elif hint is Path:
-        return str
-    elif hint in (str, bool, float) or attrs.has(hint):
-        return cast("type", hint)
-    msg = f"no field kind for {hint!r}"
-    raise TypeError(msg)

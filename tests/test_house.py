@@ -20,7 +20,7 @@ import pytest
 
 import heygen_async as hg
 from heygen_async import _log
-from heygen_async._converter import make_converter
+from heygen_async._converter import field_kinds, make_converter
 from heygen_async._models import (
     ASPECT_RATIOS,
     EXPRESSIVENESS,
@@ -32,7 +32,6 @@ from heygen_async._models import (
     Fit,
     OutputFormat,
     Resolution,
-    field_kinds,
 )
 from heygen_async.testing import FakeHeyGen
 from tests.helpers import req, strict_client
