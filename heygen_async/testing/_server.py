@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -186,6 +187,10 @@ class FakeHeyGen:
 
     @_parameters_of(FakeConfig)
     def __init__(self, **knobs: Any) -> None:
+        unknown = sorted(knobs.keys() - attrs.fields_dict(FakeConfig).keys())
+        if unknown:
+            msg = f"FakeHeyGen() got an unexpected keyword argument {unknown[0]!r}"
+            raise TypeError(msg)
         config = FakeConfig(**knobs)
         self._runtime = Runtime(config)
         self._runner: web.AppRunner | None = None
@@ -194,7 +199,9 @@ class FakeHeyGen:
             self._runtime.arm(_check_fault(fault))
 
     def __repr__(self) -> str:
-        return repr(self._runtime.config).replace("FakeConfig", "FakeHeyGen", 1)
+        rt = self._runtime
+        now = attrs.evolve(rt.config, credits=rt.credits, faults=rt.armed)
+        return repr(now).replace("FakeConfig", "FakeHeyGen", 1)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -397,3 +404,18 @@ class FakeHeyGen:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             key = token.strip() if scheme.lower() == "bearer" else ""
         return hmac.compare_digest(key.encode(), self.api_key.encode())
+
+
+def _attributes_cover_config() -> None:
+    """Fail at import when a :class:`FakeConfig` field has no attribute here."""
+    knobs = {
+        name for name, value in vars(FakeHeyGen).items() if isinstance(value, _Knob)
+    }
+    stateful = {"port", "credits", "faults"}  # properties over runtime state
+    missing = attrs.fields_dict(FakeConfig).keys() - knobs - stateful
+    if missing:  # pragma: no cover - a mistake while adding a knob
+        msg = f"FakeConfig fields without a FakeHeyGen attribute: {sorted(missing)}"
+        raise TypeError(msg)
+
+
+_attributes_cover_config()
