@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import heygen_async as hg
-from heygen_async._cli_inputs import (
+from heygen_async._cli.inputs import (
     Defaults,
     InputError,
     check_image,

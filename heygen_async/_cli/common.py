@@ -13,8 +13,8 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
-from ._client import Client
-from ._config import PollPolicy
+from heygen_async._client import Client
+from heygen_async._config import PollPolicy
 
 
 __all__ = [

@@ -36,9 +36,9 @@ from typing import Any
 
 import attrs
 
-from ._config import MAX_UPLOAD_BYTES
-from ._models import Background, Caption, VideoRequest, VoiceSettings
-from ._uploads import IMAGE_TYPES, sniff_mime
+from heygen_async._config import MAX_UPLOAD_BYTES
+from heygen_async._models import Background, Caption, VideoRequest, VoiceSettings
+from heygen_async._uploads import IMAGE_TYPES, sniff_mime
 
 
 __all__ = [

@@ -33,11 +33,20 @@ from typing import Any
 import aiohttp
 import attrs
 
-from ._batch import Batch
-from ._cli_common import sdk_logging
-from ._cli_inputs import Job, safe_name
-from ._cli_progress import Counts, Reporter
-from ._cli_results import (
+from heygen_async._batch import Batch
+from heygen_async._client import Client
+from heygen_async._config import PollPolicy
+from heygen_async._download import download_video
+from heygen_async._jobs import JobHandle
+from heygen_async._models import Video
+from heygen_async._outcomes import Completed, Failed, Outcome, TimedOut
+from heygen_async._store import SQLiteStore, set_aside
+from heygen_async.exceptions import HeyGenError
+
+from .common import sdk_logging
+from .inputs import Job, safe_name
+from .progress import Counts, Reporter
+from .results import (
     RESULTS_FILE,
     Result,
     RunReport,
@@ -45,14 +54,6 @@ from ._cli_results import (
     previous_files,
     write_results,
 )
-from ._client import Client
-from ._config import PollPolicy
-from ._download import download_video
-from ._jobs import JobHandle
-from ._models import Video
-from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import SQLiteStore, set_aside
-from .exceptions import HeyGenError
 
 
 __all__ = ["JOURNAL_PATH", "CommandMismatch", "RunConfig", "run_jobs"]

@@ -25,21 +25,22 @@ from pathlib import Path
 
 import attrs
 
-from ._cli_common import EXIT_USAGE, error
-from ._cli_inputs import Job
-from ._cli_progress import Reporter, make_reporter
-from ._cli_results import (
+from heygen_async._client import Client
+from heygen_async._config import PollPolicy
+from heygen_async._models import VideoRequest, Voice
+from heygen_async.testing import FakeHeyGen
+
+from .common import EXIT_USAGE, error
+from .inputs import Job
+from .progress import Reporter, make_reporter
+from .results import (
     RunReport,
     describe_requests,
     print_outcome_notes,
     summary_rows,
 )
-from ._cli_run import RunConfig, run_jobs
-from ._client import Client
-from ._config import PollPolicy
-from ._demo import photos
-from ._models import VideoRequest, Voice
-from .testing import FakeHeyGen
+from .run import RunConfig, run_jobs
+from .samples import photos
 
 
 __all__ = ["demo", "polling_requests"]
