@@ -13,8 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
-from heygen_async._client import Client
-from heygen_async._config import PollPolicy
+from heygen_async import Client, PollPolicy
 
 
 __all__ = [

@@ -36,8 +36,8 @@ from typing import Any
 
 import attrs
 
+from heygen_async import Background, Caption, VideoRequest, VoiceSettings
 from heygen_async._config import MAX_UPLOAD_BYTES
-from heygen_async._models import Background, Caption, VideoRequest, VoiceSettings
 from heygen_async._uploads import IMAGE_TYPES, sniff_mime
 
 

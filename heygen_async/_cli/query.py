@@ -15,9 +15,15 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
-from heygen_async._client import Client
-from heygen_async._models import StatusError, StatusItem, VideoStatus, Voice
-from heygen_async.exceptions import AuthenticationError, HeyGenError
+from heygen_async import (
+    AuthenticationError,
+    Client,
+    HeyGenError,
+    StatusError,
+    StatusItem,
+    VideoStatus,
+    Voice,
+)
 
 from .common import (
     EXIT_FAILED,

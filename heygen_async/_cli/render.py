@@ -20,9 +20,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from heygen_async._client import Client
-from heygen_async.exceptions import (
+from heygen_async import (
     AuthenticationError,
+    Client,
     HeyGenError,
     JournalBusyError,
     NotFoundError,

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from heygen_async._outcomes import Failed
+from heygen_async import Failed
 
 from .common import EXIT_FAILED, EXIT_OK
 from .progress import Reporter

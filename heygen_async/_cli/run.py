@@ -33,15 +33,21 @@ from typing import Any
 import aiohttp
 import attrs
 
-from heygen_async._batch import Batch
-from heygen_async._client import Client
-from heygen_async._config import PollPolicy
+from heygen_async import (
+    Batch,
+    Client,
+    Completed,
+    Failed,
+    HeyGenError,
+    JobHandle,
+    Outcome,
+    PollPolicy,
+    SQLiteStore,
+    TimedOut,
+    Video,
+)
 from heygen_async._download import download_video
-from heygen_async._jobs import JobHandle
-from heygen_async._models import Video
-from heygen_async._outcomes import Completed, Failed, Outcome, TimedOut
-from heygen_async._store import SQLiteStore, set_aside
-from heygen_async.exceptions import HeyGenError
+from heygen_async._store import set_aside
 
 from .common import sdk_logging
 from .inputs import Job, safe_name
