@@ -14,9 +14,8 @@ from heygen_async._cli.inputs import (
     InputError,
     check_image,
     collect,
-    safe_name,
-    unique_names,
 )
+from heygen_async._cli.names import safe_name, unique_names
 from tests._cli_helpers import VOICE_ID, copy_photos
 from tests.helpers import JPEG, png
 

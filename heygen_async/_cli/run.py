@@ -50,7 +50,8 @@ from heygen_async._download import download_video
 from heygen_async._store import set_aside
 
 from .common import sdk_logging
-from .inputs import Job, safe_name
+from .inputs import Job
+from .names import safe_name
 from .progress import Counts, Reporter
 from .results import (
     RESULTS_FILE,
