@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import signal
@@ -12,7 +13,6 @@ import threading
 import time
 from importlib import metadata
 
-import attrs
 import pytest
 import requests
 
@@ -181,9 +181,9 @@ def test_fake_server_defaults_are_fake_heygens() -> None:
     server = fake_server._fake_heygen(args)
     own = {"port", "render_seconds", "avatar_training_seconds"}
     mirrored = [
-        field.name
-        for field in attrs.fields(FakeHeyGen)
-        if field.name in vars(args) and field.name not in own | {"faults"}
+        name
+        for name in inspect.signature(FakeHeyGen).parameters
+        if name in vars(args) and name not in own | {"faults"}
     ]
     assert len(mirrored) == 12
     for name in mirrored:

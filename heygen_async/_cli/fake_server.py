@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import signal
 import sys
 from collections.abc import Mapping
 from typing import Any
-
-import attrs
 
 from heygen_async.testing import FakeHeyGen, Fault
 from heygen_async.testing._faults import FAULT_KINDS, FAULT_SPEC
@@ -29,7 +28,7 @@ from heygen_async.testing._faults import FAULT_KINDS, FAULT_SPEC
 
 __all__ = ["add_arguments", "fake_server"]
 
-_FIELDS = attrs.fields_dict(FakeHeyGen)
+_FIELDS = inspect.signature(FakeHeyGen).parameters
 
 
 def _default(name: str) -> Any:
