@@ -13,7 +13,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from heygen_async._cli_run import _stop_signals
+from heygen_async._cli.run import _stop_signals
 from heygen_async._store import JobRecord, SQLiteStore
 
 

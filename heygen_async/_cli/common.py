@@ -13,9 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
-from . import _log
-from ._client import Client
-from ._config import PollPolicy
+from heygen_async import Client, PollPolicy, _log
 
 
 __all__ = [
