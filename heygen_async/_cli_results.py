@@ -27,9 +27,9 @@ from typing import Any
 
 import attrs
 
+from ._batch.outcomes import Failed
 from ._cli_common import EXIT_FAILED, EXIT_OK
 from ._cli_progress import Reporter
-from ._outcomes import Failed
 
 
 __all__ = [

@@ -33,7 +33,10 @@ from typing import Any
 import aiohttp
 import attrs
 
-from ._batch import Batch
+from ._batch.batch import Batch
+from ._batch.handles import JobHandle
+from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
+from ._batch.stores import SQLiteStore, set_aside
 from ._cli_common import sdk_logging
 from ._cli_inputs import Job, safe_name
 from ._cli_progress import Counts, Reporter
@@ -47,11 +50,7 @@ from ._cli_results import (
 )
 from ._client import Client
 from ._config import PollPolicy
-from ._download import download_video
-from ._jobs import JobHandle
 from ._models import Video
-from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import SQLiteStore, set_aside
 from .exceptions import HeyGenError
 
 
@@ -362,7 +361,7 @@ class _Run:
             async with self._slots:
                 known = self.previous.get((str(handle.tag), video.id)) == str(path)
                 if not (known and await asyncio.to_thread(path.is_file)):
-                    await download_video(self.client, video, path)
+                    await self.client.download_video(video, path)
             self.files[handle] = path
         except (HeyGenError, OSError, ValueError, aiohttp.ClientError) as exc:
             self.download_errors[handle] = f"download failed: {exc}"
