@@ -104,7 +104,7 @@ class _Request:
     method: str
     name: str  # "METHOD /route/{template}": names it in counts and logs
     url: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=False)  # holds the API key
     params: Mapping[str, str | int] | None
     json: Any
     form: Form | None
