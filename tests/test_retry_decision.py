@@ -341,6 +341,7 @@ def test_tries_remaining_follows_the_deadline() -> None:
 
 def test_peek_keeps_the_drawn_wait_until_taken() -> None:
     waits = _backoff.waits(hg.RetryPolicy(wait_initial=1.0, wait_max=10.0))
+    assert iter(waits) is waits
     peeked = waits.peek()
     assert waits.peek() == peeked
     assert waits.take() == peeked
