@@ -35,7 +35,7 @@ from pathlib import Path
 import heygen_async as hg
 
 
-SAMPLES = Path(hg.__file__).resolve().parent / "_demo" / "photos"
+SAMPLES = Path(hg.__file__).resolve().parent / "_cli" / "samples" / "photos"
 
 
 async def first_english_voice(client: hg.Client) -> str:

@@ -21,7 +21,8 @@ import attrs
 
 from . import _backoff
 from ._base import ClientBase
-from ._batch import Batch
+from ._batch.batch import Batch
+from ._batch.stores import JobStore
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
@@ -38,7 +39,6 @@ from ._models import (
     Voice,
 )
 from ._scheduler import Scheduler
-from ._store import JobStore
 from ._uploads import Payload, load
 from ._webhook_endpoints import WebhookMethods
 from .exceptions import (
@@ -571,7 +571,7 @@ class Client(WebhookMethods, ClientBase):
                 to a fresh :class:`MemoryStore`.
         """
         return Batch(
-            self,
+            _Submitter(self),
             self._get_scheduler(),
             max_in_flight=max_in_flight,
             deadline=deadline,
@@ -658,7 +658,36 @@ class Client(WebhookMethods, ClientBase):
         """
         if isinstance(video, str):
             _check_id("video_id", video)
-        return await _download_video(self, video, Path(dest))
+        return await _download_video(self, video, Path(dest), session=self._session)
+
+
+@attrs.frozen
+class _Submitter:
+    """
+    The client's face to a :class:`Batch` (a ``_batch.admission.Submitter``).
+
+    An adapter rather than public methods: a create that skips the key check
+    and raises a 429 at once is a contract with the batch, not an API to
+    offer users. Strictly private.
+    """
+
+    _client: Client
+
+    async def resolve(self, request: VideoRequest) -> VideoRequest:
+        """Upload a local ``image_path`` (deduplicated by content)."""
+        return await self._client._resolve_request(request)
+
+    async def create(
+        self, request: VideoRequest, *, idempotency_key: str
+    ) -> CreatedVideo:
+        """POST once; a 429 is raised so the batch can requeue the job."""
+        return await self._client._create(
+            request, idempotency_key=idempotency_key, retry_on_rate_limit=False
+        )
+
+    def request_counts(self) -> dict[str, int]:
+        """The client's request counts."""
+        return self._client.request_counts()
 
 
 class _StatusRows:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from heygen_async._demo import photos
+from heygen_async._cli.samples import photos
 from heygen_async.testing import FakeHeyGen, FakeStats
 from heygen_async.testing._voices import VOICES
 

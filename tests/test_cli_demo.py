@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from heygen_async._cli import main
-from heygen_async._cli_demo import demo_poll_policy, polling_requests
-from heygen_async._demo import PHOTOS_DIR, _portraits, photos
+from heygen_async._cli.demo import demo_poll_policy, polling_requests
+from heygen_async._cli.samples import PHOTOS_DIR, _portraits, photos
 from tests._cli_helpers import cli_command
 
 

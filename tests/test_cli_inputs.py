@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 
 import heygen_async as hg
-from heygen_async._cli_inputs import (
+from heygen_async._cli.inputs import (
     Defaults,
     InputError,
     check_image,
     collect,
-    safe_name,
-    unique_names,
 )
+from heygen_async._cli.names import safe_name, unique_names
 from tests._cli_helpers import VOICE_ID, copy_photos
 from tests.helpers import JPEG, png
 

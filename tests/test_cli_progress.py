@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from heygen_async._cli import main
-from heygen_async._cli_progress import (
+from heygen_async._cli.progress import (
     RICH_HINT,
     Counts,
     PlainReporter,

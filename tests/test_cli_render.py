@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from heygen_async._cli import main
-from heygen_async._cli_render import resume_command
+from heygen_async._cli.render import resume_command
 from heygen_async.testing import Fault, JobPlan
 from tests._cli_helpers import FAST, VOICE_ID, ThreadedFake, copy_photos, threaded_fake
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import heygen_async as hg
-from heygen_async._cli_inputs import Job
-from heygen_async._cli_progress import PlainReporter
-from heygen_async._cli_run import RunConfig, run_jobs
+from heygen_async._cli.inputs import Job
+from heygen_async._cli.progress import PlainReporter
+from heygen_async._cli.run import RunConfig, run_jobs
 from tests.helpers import req
 
 

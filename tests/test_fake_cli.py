@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -14,9 +16,10 @@ from importlib import metadata
 import pytest
 import requests
 
-from heygen_async import _cli
-from heygen_async._cli import main
-from heygen_async.testing import Fault
+from heygen_async._cli import fake_server, main
+from heygen_async._cli import parser as cli_parser
+from heygen_async._cli import run as cli_run
+from heygen_async.testing import FakeHeyGen, Fault
 from heygen_async.testing._voices import VOICES
 from tests._fake_helpers import create, fake_server_process, serve, video_body
 
@@ -146,14 +149,54 @@ def test_version_without_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "version", missing)
-    assert _cli._version() == "unknown"
+    assert cli_parser._version() == "unknown"
+
+
+def test_only_fake_server_loads_aiohttp_web() -> None:
+    """Building the parser and running other commands never imports aiohttp.web."""
+    code = (
+        "import sys\n"
+        "from heygen_async._cli import build_parser, main\n"
+        "build_parser().parse_args(['status', 'v1'])\n"
+        "for command in ('voices', 'status', 'render', 'demo'):\n"
+        "    assert main([command, '--help']) == 0\n"
+        "assert 'aiohttp.web' not in sys.modules, 'loaded too early'\n"
+        "assert main(['fake-server', '--help']) == 0\n"
+        "assert 'aiohttp.web' in sys.modules, 'never loaded'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_fake_server_defaults_are_fake_heygens() -> None:
+    """Options that mirror a FakeHeyGen field default to that field's default."""
+    parser = cli_parser.build_parser()
+    args = parser.parse_args(["fake-server"])
+    server = fake_server._fake_heygen(args)
+    own = {"port", "render_seconds", "avatar_training_seconds"}
+    mirrored = [
+        name
+        for name in inspect.signature(FakeHeyGen).parameters
+        if name in vars(args) and name not in own | {"faults"}
+    ]
+    assert len(mirrored) == 12
+    for name in mirrored:
+        assert getattr(server, name) == getattr(FakeHeyGen(), name), name
+    assert (server.port, server.render_seconds) == (8080, (5.0, 15.0))
+    assert server.avatar_training_seconds == 5.0
 
 
 def test_run_exits_with_mains_status(monkeypatch: pytest.MonkeyPatch) -> None:
     """run() is sys.exit(main()) over sys.argv."""
     monkeypatch.setattr(sys, "argv", ["heygen-async"])
     with pytest.raises(SystemExit) as exc:
-        _cli.run()
+        cli_run()
     assert exc.value.code == 2
 
 

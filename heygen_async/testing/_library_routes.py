@@ -239,7 +239,7 @@ class LibraryRoutes:
             name=spec.name,
             group_id=spec.group_id or rt.ids.hex(32),
             created_mono=now,
-            ready_mono=now + rt.fake.avatar_training_seconds,
+            ready_mono=now + rt.config.avatar_training_seconds,
             consented=spec.name != CONSENT_AVATAR_NAME,
         )
         group = rt.avatars.group(look.group_id) or Group(
@@ -264,7 +264,7 @@ class LibraryRoutes:
             raise not_found("avatar_not_found", "Avatar group not found.")
         validate_consent(await read_json_object(request))
         now = rt.now()
-        rt.avatars.consent(group, now, rt.fake.avatar_training_seconds)
+        rt.avatars.consent(group, now, rt.config.avatar_training_seconds)
         return data_response(
             {
                 "avatar_group": rt.avatars.group_json(group, now, rt.base_url),
@@ -283,9 +283,9 @@ class LibraryRoutes:
 
     async def me(self, _request: web.Request) -> web.Response:
         """``GET /v3/users/me``: the account, billed as ``billing_type`` says."""
-        fake = self.rt.fake
-        balance = float(1_000_000 if fake.credits is None else fake.credits)
-        billing = fake.billing_type
+        rt = self.rt
+        balance = float(1_000_000 if rt.credits is None else rt.credits)
+        billing = rt.config.billing_type
         return data_response(
             {
                 "username": OWNER,
@@ -293,7 +293,7 @@ class LibraryRoutes:
                 "first_name": "Fake",
                 "last_name": "User",
                 "billing_type": billing,
-                "wallet": _wallet(balance, auto_reload=fake.wallet_auto_reload)
+                "wallet": _wallet(balance, auto_reload=rt.config.wallet_auto_reload)
                 if billing == "wallet"
                 else None,
                 "subscription": _subscription(int(balance))

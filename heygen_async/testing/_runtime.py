@@ -1,9 +1,10 @@
 """
 Everything one running fake holds, shared by its middleware and routes.
 
-The state lives here rather than on :class:`FakeHeyGen` so the public class
-stays a small configuration object, and so route modules can be written as
-plain classes over one explicit dependency.
+Configuration is a frozen :class:`FakeConfig`; everything that changes while
+the fake runs (credits left, faults armed, videos, counters) lives here, so
+route modules are plain classes over one explicit dependency and never write
+to configuration.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import attrs
 from aiohttp import web
 
 from ._assets import AssetStore, AvatarStore
+from ._config import FakeConfig, at_least
+from ._conformance import ResponseChecker
 from ._faults import Fault, FaultBook
 from ._media import UrlSigner
 from ._state import (
@@ -36,9 +39,6 @@ from ._voices import find_voice
 from ._webhooks import WebhookHub
 from ._wire import ApiError, invalid
 
-
-if TYPE_CHECKING:
-    from ._server import FakeHeyGen
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_:.-]{1,255}$")
@@ -57,21 +57,32 @@ CURRENT: contextvars.ContextVar[RequestState] = contextvars.ContextVar(
 )
 
 
-class Runtime:
-    """The mutable state of one :class:`FakeHeyGen`."""
+_check_credits = at_least(0)
+_CREDITS = attrs.fields(FakeConfig).credits
 
-    def __init__(self, fake: FakeHeyGen) -> None:
-        self.fake = fake
-        self.ids = IdSource(fake.seed)
-        self.jobs_rng = random.Random(fake.seed)
-        self.faults = FaultBook(random.Random(f"heygen-fake-faults:{fake.seed}"))
+
+class Runtime:
+    """The mutable state of one fake, over its frozen :class:`FakeConfig`."""
+
+    def __init__(self, config: FakeConfig) -> None:
+        self.config = config
+        self._credits = config.credits
+        self.armed: tuple[Fault, ...] = ()
+        self.checker = (
+            ResponseChecker(tolerated_statuses=(config.in_progress_status,))
+            if config.check_responses
+            else None
+        )
+        self.ids = IdSource(config.seed)
+        self.jobs_rng = random.Random(config.seed)
+        self.faults = FaultBook(random.Random(f"heygen-fake-faults:{config.seed}"))
         self.recorder = StatsRecorder()
         self.videos = VideoStore()
         self.assets = AssetStore()
         self.avatars = AvatarStore()
         self.idempotency = IdempotencyStore()
         self.signer = UrlSigner(self.ids.secret())
-        rps = fake.requests_per_second
+        rps = config.requests_per_second
         self.bucket = TokenBucket(rps) if rps is not None else None
         self.clock: Callable[[], float] = time.monotonic
         self.wall_offset = time.time() - time.monotonic()
@@ -82,6 +93,43 @@ class Runtime:
             asset_type=self._asset_type,
             look_status=self._look_status,
         )
+
+    # -- state that changes while the fake runs ---------------------------------
+
+    @property
+    def credits(self) -> int | None:
+        """Credits left (``None``: unlimited)."""
+        return self._credits
+
+    @credits.setter
+    def credits(self, credits: int | None) -> None:
+        _check_credits(self, _CREDITS, credits)
+        self._credits = credits
+
+    def has_credit(self) -> bool:
+        """Whether one more video can be paid for."""
+        return self._credits is None or self._credits > 0
+
+    def spend_credit(self) -> None:
+        """Pay for one video (nothing when credits are unlimited)."""
+        if self._credits is not None:
+            self._credits -= 1
+
+    def arm(self, fault: Fault) -> None:
+        """Arm *fault* now; its ``nth`` counts requests from this moment."""
+        self.faults.add(fault)
+        self.armed = (*self.armed, fault)
+
+    def reconfigure(self, **changes: Any) -> None:
+        """Replace knobs (validated like the constructor's) for what follows."""
+        self.config = attrs.evolve(self.config, **changes)
+
+    @property
+    def contract_violations(self) -> tuple[str, ...]:
+        """Every schema violation answered as a 500 so far (checking on)."""
+        return () if self.checker is None else tuple(self.checker.violations)
+
+    # -- clocks and URLs ---------------------------------------------------------
 
     def bind(self, loop: asyncio.AbstractEventLoop, base_url: str) -> None:
         """Use *loop*'s clock from now on, and serve URLs under *base_url*."""
@@ -100,7 +148,7 @@ class Runtime:
     def media_url(self, video_id: str, suffix: str) -> str:
         """A presigned URL for one of a video's files, valid for ``url_ttl``."""
         name = f"{video_id}.{suffix}"
-        expires = f"{self.unix(self.now()) + self.fake.url_ttl:.3f}"
+        expires = f"{self.unix(self.now()) + self.config.url_ttl:.3f}"
         signature = self.signer.sign(name, expires)
         return f"{self.base_url}/_fake/media/{name}?expires={expires}&sig={signature}"
 
@@ -109,7 +157,7 @@ class Runtime:
         return self.recorder.snapshot(
             in_flight=self.videos.in_flight(self.now()),
             faults_injected=self.faults.injected,
-            contract_violations=len(self.fake.contract_violations),
+            contract_violations=len(self.contract_violations),
         )
 
     def _asset_type(self, asset_id: str) -> str | None:

@@ -13,27 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import inspect
 import logging
-import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ._conformance import (
-    INTENTIONAL_FAULTS,
-    VIOLATION_CODE,
-    ResponseChecker,
-    checking_from_env,
-    violation_message,
-)
+from ._config import BillingType, FakeConfig, JobPlanner, RenderSeconds
+from ._conformance import INTENTIONAL_FAULTS, VIOLATION_CODE, violation_message
 from ._faults import Fault
 from ._library_routes import LibraryRoutes
 from ._runtime import CURRENT, RequestState, Runtime
-from ._state import FakeVideo, JobPlan
+from ._state import FakeVideo
 from ._stats import FakeStats
 from ._video_routes import VideoRoutes
 from ._webhook_routes import WebhookRoutes
@@ -42,9 +37,8 @@ from ._wire import ApiError, default_code, error_response, rate_limited
 
 log = logging.getLogger("heygen_async.testing")
 
-BillingType = Literal["wallet", "subscription", "usage_based"]
-RenderSeconds = float | tuple[float, float] | Callable[[random.Random], float]
-JobPlanner = Callable[[int, Mapping[str, Any]], JobPlan]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 ROUTES: frozenset[str] = frozenset(
@@ -54,25 +48,6 @@ ROUTES: frozenset[str] = frozenset(
     + WebhookRoutes.ROUTES
     if path.startswith("/v3/")
 )
-
-
-def _check_render(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
-    if callable(value):
-        return
-    if isinstance(value, tuple):
-        ok = len(value) == 2 and all(isinstance(v, int | float) for v in value)
-        if ok and 0 <= value[0] <= value[1]:
-            return
-    elif isinstance(value, int | float) and value >= 0:
-        return
-    msg = (
-        f"render_seconds must be >= 0, a (low, high) pair or a callable; got {value!r}"
-    )
-    raise ValueError(msg)
-
-
-def _fault_tuple(faults: Iterable[Fault]) -> tuple[Fault, ...]:
-    return tuple(faults)
 
 
 def _check_fault(fault: Fault) -> Fault:
@@ -90,28 +65,43 @@ def route_key(request: web.Request) -> str:
     return f"{request.method} {path}"
 
 
-def _at_least(low: int) -> Callable[[object, attrs.Attribute[Any], int | None], None]:
-    def check(_inst: object, attr: attrs.Attribute[Any], value: int | None) -> None:
-        if value is not None and value < low:
-            msg = f"{attr.name} must be >= {low} or None; got {value!r}"
-            raise ValueError(msg)
+def _parameters_of(
+    make: Callable[_P, object],
+) -> Callable[[Callable[..., None]], Callable[Concatenate[Any, _P], None]]:
+    """Give the decorated ``__init__`` the keyword parameters of *make*."""
 
-    return check
+    def wrap(init: Callable[..., None]) -> Callable[Concatenate[Any, _P], None]:
+        signature = inspect.signature(make)
+        self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        params = [self_, *signature.parameters.values()]
+        init.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        return init
 
-
-def _above_zero_or_none(
-    _inst: object, attr: attrs.Attribute[Any], value: float | None
-) -> None:
-    if value is not None and value <= 0:
-        msg = f"{attr.name} must be > 0 or None; got {value!r}"
-        raise ValueError(msg)
+    return wrap
 
 
-_rate = attrs.validators.ge(0.0)
-_fraction = [attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+class _Knob(Generic[_T]):
+    """A :class:`FakeConfig` knob as an attribute; setting it re-validates."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, fake: None, owner: type) -> _Knob[_T]: ...
+
+    @overload
+    def __get__(self, fake: FakeHeyGen, owner: type) -> _T: ...
+
+    def __get__(self, fake: FakeHeyGen | None, owner: type) -> _Knob[_T] | _T:
+        if fake is None:
+            return self
+        value: _T = getattr(fake._runtime.config, self.name)
+        return value
+
+    def __set__(self, fake: FakeHeyGen, value: _T) -> None:
+        fake._runtime.reconfigure(**{self.name: value})
 
 
-@attrs.define(kw_only=True, eq=False)
 class FakeHeyGen:
     """
     A local, faithful HeyGen v3 server for tests, demos and benchmarks.
@@ -156,6 +146,10 @@ class FakeHeyGen:
     a 500 ``fake_contract_violation`` and kept in :attr:`contract_violations`.
     It needs ``jsonschema`` (the ``dev`` extra).
 
+    Every keyword argument is also an attribute; setting one (say
+    ``fake.job_plan``) is validated like the constructor and applies to what
+    follows.
+
     Attributes:
         credits: Remaining credits (``None``: unlimited); decreases as videos
             are created.
@@ -163,63 +157,51 @@ class FakeHeyGen:
         port: The bound port once started.
     """
 
-    api_key: str = attrs.field(
-        default="fake-api-key", validator=attrs.validators.min_len(1)
-    )
-    host: str = "127.0.0.1"
-    port: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    render_seconds: RenderSeconds = attrs.field(
-        default=(0.05, 0.2), validator=_check_render
-    )
-    failure_rate: float = attrs.field(default=0.0, validator=_fraction)
-    silent_failure_rate: float = attrs.field(default=0.25, validator=_fraction)
-    concurrency_limit: int | None = attrs.field(default=10, validator=_at_least(1))
-    requests_per_second: float | None = attrs.field(
-        default=None, validator=_above_zero_or_none
-    )
-    retry_after: float = attrs.field(default=1.0, validator=_rate)
-    url_ttl: float = attrs.field(default=3600.0, validator=attrs.validators.gt(0.0))
-    avatar_training_seconds: float = attrs.field(default=0.1, validator=_rate)
-    credits: int | None = attrs.field(default=None, validator=_at_least(0))
-    billing_type: BillingType = attrs.field(
-        default="wallet",
-        validator=attrs.validators.in_(("wallet", "subscription", "usage_based")),
-    )
-    wallet_auto_reload: bool = False
-    bulk_statuses: bool = True
-    in_progress_status: str = attrs.field(
-        default="processing", validator=attrs.validators.min_len(1)
-    )
-    job_plan: JobPlanner | None = None
-    faults: tuple[Fault, ...] = attrs.field(default=(), converter=_fault_tuple)
-    seed: int = 0
-    webhook_attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
-    webhook_retry_base: float = attrs.field(default=0.5, validator=_rate)
-    webhook_timeout: float = attrs.field(
-        default=10.0, validator=attrs.validators.gt(0.0)
-    )
-    webhook_delay: float = attrs.field(default=0.0, validator=_rate)
-    webhook_duplicate_rate: float = attrs.field(default=0.0, validator=_fraction)
-    webhook_drop_rate: float = attrs.field(default=0.0, validator=_fraction)
-    webhook_scheme: str = attrs.field(
-        default="heygen", validator=attrs.validators.in_(("heygen", "standard"))
-    )
-    check_responses: bool | None = None
-    _runtime: Runtime = attrs.field(init=False, repr=False)
-    _runner: web.AppRunner | None = attrs.field(init=False, default=None, repr=False)
-    _closed: bool = attrs.field(init=False, default=False, repr=False)
-    _checker: ResponseChecker | None = attrs.field(init=False, default=None, repr=False)
+    __slots__ = ("__weakref__", "_closed", "_runner", "_runtime")
 
-    def __attrs_post_init__(self) -> None:
-        if self.check_responses is None:
-            self.check_responses = checking_from_env()
-        if self.check_responses:
-            self._checker = ResponseChecker(
-                tolerated_statuses=(self.in_progress_status,)
-            )
-        self._runtime = Runtime(self)
-        for fault in self.faults:
-            self._runtime.faults.add(_check_fault(fault))
+    api_key: _Knob[str] = _Knob()
+    host: _Knob[str] = _Knob()
+    render_seconds: _Knob[RenderSeconds] = _Knob()
+    failure_rate: _Knob[float] = _Knob()
+    silent_failure_rate: _Knob[float] = _Knob()
+    concurrency_limit: _Knob[int | None] = _Knob()
+    requests_per_second: _Knob[float | None] = _Knob()
+    retry_after: _Knob[float] = _Knob()
+    url_ttl: _Knob[float] = _Knob()
+    avatar_training_seconds: _Knob[float] = _Knob()
+    billing_type: _Knob[BillingType] = _Knob()
+    wallet_auto_reload: _Knob[bool] = _Knob()
+    bulk_statuses: _Knob[bool] = _Knob()
+    in_progress_status: _Knob[str] = _Knob()
+    job_plan: _Knob[JobPlanner | None] = _Knob()
+    seed: _Knob[int] = _Knob()
+    webhook_attempts: _Knob[int] = _Knob()
+    webhook_retry_base: _Knob[float] = _Knob()
+    webhook_timeout: _Knob[float] = _Knob()
+    webhook_delay: _Knob[float] = _Knob()
+    webhook_duplicate_rate: _Knob[float] = _Knob()
+    webhook_drop_rate: _Knob[float] = _Knob()
+    webhook_scheme: _Knob[str] = _Knob()
+    check_responses: _Knob[bool] = _Knob()
+    # port, credits and faults are properties: they change as the fake runs.
+
+    @_parameters_of(FakeConfig)
+    def __init__(self, **knobs: Any) -> None:
+        unknown = sorted(knobs.keys() - attrs.fields_dict(FakeConfig).keys())
+        if unknown:
+            msg = f"FakeHeyGen() got an unexpected keyword argument {unknown[0]!r}"
+            raise TypeError(msg)
+        config = FakeConfig(**knobs)
+        self._runtime = Runtime(config)
+        self._runner: web.AppRunner | None = None
+        self._closed = False
+        for fault in config.faults:
+            self._runtime.arm(_check_fault(fault))
+
+    def __repr__(self) -> str:
+        rt = self._runtime
+        now = attrs.evolve(rt.config, credits=rt.credits, faults=rt.armed)
+        return repr(now).replace("FakeConfig", "FakeHeyGen", 1)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -244,7 +226,7 @@ class FakeHeyGen:
             await runner.cleanup()
             raise
         self._runner = runner
-        self.port = runner.addresses[0][1]
+        self._runtime.reconfigure(port=runner.addresses[0][1])
         self._runtime.bind(asyncio.get_running_loop(), self.url)
         log.debug("heygen.fake.started url=%s", self.url)
 
@@ -285,6 +267,29 @@ class FakeHeyGen:
         return self.url
 
     @property
+    def port(self) -> int:
+        """The port asked for, and the bound port once started."""
+        return self._runtime.config.port
+
+    @port.setter
+    def port(self, port: int) -> None:
+        self._runtime.reconfigure(port=port)
+
+    @property
+    def credits(self) -> int | None:
+        """Remaining credits (``None``: unlimited); decreases as videos are created."""
+        return self._runtime.credits
+
+    @credits.setter
+    def credits(self, credits: int | None) -> None:
+        self._runtime.credits = credits
+
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        """The faults armed so far: the constructor's, then :meth:`add_fault`'s."""
+        return self._runtime.armed
+
+    @property
     def stats(self) -> FakeStats:
         """A snapshot of what the server has seen."""
         return self._runtime.stats()
@@ -301,12 +306,11 @@ class FakeHeyGen:
 
         Each was answered as a 500 ``fake_contract_violation`` instead.
         """
-        return () if self._checker is None else tuple(self._checker.violations)
+        return self._runtime.contract_violations
 
     def add_fault(self, fault: Fault) -> None:
         """Arm *fault* now; its ``nth`` counts requests from this moment."""
-        self._runtime.faults.add(_check_fault(fault))
-        self.faults = (*self.faults, fault)
+        self._runtime.arm(_check_fault(fault))
 
     def set_credits(self, credits: int | None) -> None:
         """Set the remaining credits (``None``: unlimited); validated like the field."""
@@ -330,7 +334,7 @@ class FakeHeyGen:
             if request.transport is not None:  # pragma: no branch
                 request.transport.close()
             return web.Response(status=499)  # never written: the connection is gone
-        if tracked and self._checker is not None:
+        if tracked and rt.checker is not None:
             response = self._conform(request, state, response)
         response.headers["X-Request-Id"] = rt.ids.request_id()
         if tracked:
@@ -341,7 +345,7 @@ class FakeHeyGen:
         self, request: web.Request, state: RequestState, response: web.StreamResponse
     ) -> web.StreamResponse:
         """The answer, or a 500 saying how it breaks HeyGen's schema."""
-        checker = self._checker
+        checker = self._runtime.checker
         deliberate = state.fault is not None and state.fault.kind in INTENTIONAL_FAULTS
         if checker is None or deliberate or not request.path.startswith("/v3/"):
             return response
@@ -367,18 +371,18 @@ class FakeHeyGen:
         fault = state.fault = rt.faults.pick(route)
         if fault is not None and fault.phase == "before":
             if fault.kind != "slow":
-                return fault.response(retry_after=self.retry_after)
+                return fault.response(retry_after=rt.config.retry_after)
             await asyncio.sleep(fault.delay)
         if rt.bucket is not None and not rt.bucket.take(rt.now()):
             msg = "Too many requests. Retry after the time in Retry-After."
-            return rate_limited(self.retry_after, msg).to_response()
+            return rate_limited(rt.config.retry_after, msg).to_response()
         if not self._authorized(request):
             return error_response(401, "unauthorized", "Invalid or missing API key.")
         response = await self._call(handler, request)
         if fault is not None and fault.phase == "after":
             await rt.slow_after()
             if fault.kind != "slow":
-                return fault.response(retry_after=self.retry_after)
+                return fault.response(retry_after=rt.config.retry_after)
         return response
 
     async def _call(self, handler: Handler, request: web.Request) -> web.StreamResponse:
@@ -400,3 +404,18 @@ class FakeHeyGen:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             key = token.strip() if scheme.lower() == "bearer" else ""
         return hmac.compare_digest(key.encode(), self.api_key.encode())
+
+
+def _attributes_cover_config() -> None:
+    """Fail at import when a :class:`FakeConfig` field has no attribute here."""
+    knobs = {
+        name for name, value in vars(FakeHeyGen).items() if isinstance(value, _Knob)
+    }
+    stateful = {"port", "credits", "faults"}  # properties over runtime state
+    missing = attrs.fields_dict(FakeConfig).keys() - knobs - stateful
+    if missing:  # pragma: no cover - a mistake while adding a knob
+        msg = f"FakeConfig fields without a FakeHeyGen attribute: {sorted(missing)}"
+        raise TypeError(msg)
+
+
+_attributes_cover_config()

@@ -93,25 +93,24 @@ class VideoRoutes:
         return await self.rt.idempotent(request, "POST /v3/videos", work)
 
     async def _create(self, request: web.Request, key: str | None) -> web.Response:
-        rt, fake = self.rt, self.rt.fake
+        rt, config = self.rt, self.rt.config
         body = await read_json_object(request)
         spec = validate_video(body, rt.lookups)
-        if fake.credits is not None and fake.credits <= 0:
+        if not rt.has_credit():
             raise ApiError(
                 402,
                 "insufficient_credit",
-                f"Your account has {fake.credits} credits "
+                f"Your account has {rt.credits} credits "
                 "but this video requires 1 credits.",
                 doc_url=f"{DOC_URL}#insufficient-credit",
             )
         now = rt.now()
-        limit = fake.concurrency_limit
+        limit = config.concurrency_limit
         if limit is not None and rt.videos.in_flight(now) >= limit:
             msg = f"Concurrent video job limit ({limit}) reached; retry later."
-            raise rate_limited(fake.retry_after, msg)
+            raise rate_limited(config.retry_after, msg)
         video = self._new_video(body, spec, key, now)
-        if fake.credits is not None:
-            fake.credits -= 1
+        rt.spend_credit()
         duplicate = rt.videos.add(video)
         rt.recorder.job_created(duplicate=duplicate, in_flight=rt.videos.in_flight(now))
         rt.webhooks.job_created(video)
@@ -124,18 +123,18 @@ class VideoRoutes:
         )
 
     def _plan(self, index: int, body: Mapping[str, Any]) -> JobPlan:
-        fake, rng = self.rt.fake, self.rt.jobs_rng
-        if fake.job_plan is not None:
-            return fake.job_plan(index, body)
-        render = fake.render_seconds
+        config, rng = self.rt.config, self.rt.jobs_rng
+        if config.job_plan is not None:
+            return config.job_plan(index, body)
+        render = config.render_seconds
         if callable(render):
             seconds = float(render(rng))
         elif isinstance(render, tuple):
             seconds = rng.uniform(*render)
         else:
             seconds = float(render)
-        fail = rng.random() < fake.failure_rate
-        silent = rng.random() < fake.silent_failure_rate
+        fail = rng.random() < config.failure_rate
+        silent = rng.random() < config.silent_failure_rate
         if silent:
             return JobPlan(
                 render_seconds=max(0.0, seconds),
@@ -164,7 +163,7 @@ class VideoRoutes:
             request=body,
             idempotency_key=key,
             duration=duration,
-            in_progress_status=self.rt.fake.in_progress_status,
+            in_progress_status=self.rt.config.in_progress_status,
             clock=self.rt.now,
         )
 
@@ -250,7 +249,7 @@ class VideoRoutes:
 
     async def statuses(self, request: web.Request) -> web.Response:
         """``GET /v3/videos/statuses?video_ids=a,b``: the bulk vocabulary."""
-        if not self.rt.fake.bulk_statuses:
+        if not self.rt.config.bulk_statuses:
             raise not_found("not_found", "Not found.")
         query = request.query
         if query.get("batch_ids"):

@@ -48,7 +48,7 @@ import logging
 import random
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import attrs
@@ -59,8 +59,9 @@ from ._wire import invalid
 
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime
-    from ._state import FakeVideo
+    from ._config import FakeConfig
+    from ._state import FakeVideo, VideoStore
+    from ._stats import StatsRecorder
 
 
 log = logging.getLogger("heygen_async.testing")
@@ -170,12 +171,31 @@ class _Target:
     endpoint_id: str | None  # None: a per-video callback_url, unsigned
 
 
+class HubHost(Protocol):
+    """What the hub reads from the fake's runtime: knobs, clocks, videos, counters."""
+
+    @property
+    def config(self) -> FakeConfig: ...  # pragma: no cover
+
+    @property
+    def videos(self) -> VideoStore: ...  # pragma: no cover
+
+    @property
+    def recorder(self) -> StatsRecorder: ...  # pragma: no cover
+
+    def now(self) -> float: ...  # pragma: no cover
+
+    def unix(self, mono: float) -> float: ...  # pragma: no cover
+
+    def media_url(self, video_id: str, suffix: str) -> str: ...  # pragma: no cover
+
+
 class WebhookHub:
     """Endpoints, event history and the delivery loop of one fake."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: HubHost) -> None:
         self.rt = rt
-        seed = rt.fake.seed
+        seed = rt.config.seed
         self.endpoints: dict[str, Endpoint] = {}
         self._ids = random.Random(f"heygen-fake-webhook-ids:{seed}")
         self._chaos = random.Random(f"heygen-fake-webhook-chaos:{seed}")
@@ -196,7 +216,7 @@ class WebhookHub:
 
     def new_secret(self) -> str:
         """A fresh ``whsec_`` secret (base64 key bytes under Standard Webhooks)."""
-        if self.rt.fake.webhook_scheme == "standard":
+        if self.rt.config.webhook_scheme == "standard":
             key = self._ids.getrandbits(256).to_bytes(32, "big")
             return "whsec_" + base64.b64encode(key).decode()
         return "whsec_" + self._hex(48)
@@ -231,7 +251,7 @@ class WebhookHub:
     def event_id(self, video_id: str, event_type: str) -> str:
         """The same id for an event in every delivery and in the history."""
         digest = hashlib.sha256(
-            f"{self.rt.fake.seed}:{video_id}:{event_type}".encode()
+            f"{self.rt.config.seed}:{video_id}:{event_type}".encode()
         ).hexdigest()
         return "evt_" + digest[:24]
 
@@ -327,12 +347,12 @@ class WebhookHub:
             return
         body = json.dumps(record).encode()
         event_id = record["event_id"]
-        fake = self.rt.fake
+        config = self.rt.config
         for target in targets:
-            if self._chaos.random() < fake.webhook_drop_rate:
+            if self._chaos.random() < config.webhook_drop_rate:
                 self.rt.recorder.webhooks_dropped += 1
                 continue
-            copies = 2 if self._chaos.random() < fake.webhook_duplicate_rate else 1
+            copies = 2 if self._chaos.random() < config.webhook_duplicate_rate else 1
             task = asyncio.get_running_loop().create_task(
                 self._deliver(target, event_id, body, copies)
             )
@@ -347,7 +367,7 @@ class WebhookHub:
             "Content-Type": "application/json",
             "User-Agent": "HeyGen-Webhooks (FakeHeyGen)",
         }
-        standard = self.rt.fake.webhook_scheme == "standard"
+        standard = self.rt.config.webhook_scheme == "standard"
         if standard:
             headers[STANDARD_ID_HEADER] = event_id
             headers[STANDARD_TIMESTAMP_HEADER] = timestamp
@@ -366,18 +386,18 @@ class WebhookHub:
     async def _deliver(
         self, target: _Target, event_id: str, body: bytes, copies: int
     ) -> None:
-        fake = self.rt.fake
-        if fake.webhook_delay:
-            await asyncio.sleep(fake.webhook_delay)
+        config = self.rt.config
+        if config.webhook_delay:
+            await asyncio.sleep(config.webhook_delay)
         for _ in range(copies):
             await self._deliver_once(target, event_id, body)
 
     async def _deliver_once(self, target: _Target, event_id: str, body: bytes) -> None:
-        fake, recorder = self.rt.fake, self.rt.recorder
-        timeout = aiohttp.ClientTimeout(total=fake.webhook_timeout)
-        for attempt in range(fake.webhook_attempts):
+        config, recorder = self.rt.config, self.rt.recorder
+        timeout = aiohttp.ClientTimeout(total=config.webhook_timeout)
+        for attempt in range(config.webhook_attempts):
             if attempt:
-                await asyncio.sleep(fake.webhook_retry_base * 2 ** (attempt - 1))
+                await asyncio.sleep(config.webhook_retry_base * 2 ** (attempt - 1))
             if target.endpoint_id is not None and (
                 target.endpoint_id not in self.endpoints
             ):

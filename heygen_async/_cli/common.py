@@ -13,8 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
-from ._client import Client
-from ._config import PollPolicy
+from heygen_async import Client, PollPolicy
 
 
 __all__ = [

@@ -4,7 +4,7 @@ Draw the demo's sample portraits: small, distinct, dependency-free PNGs.
 Each portrait is a flat cartoon bust (background, shoulders, neck, head,
 hair, eyes, mouth) whose colours and hair style come from the person's
 index, so the set is the same on every machine. The PNGs are committed under
-``photos/``; regenerate them with ``python -m heygen_async._demo._portraits``.
+``photos/``; regenerate them with ``python -m heygen_async._cli.samples._portraits``.
 """
 
 from __future__ import annotations

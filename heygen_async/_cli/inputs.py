@@ -29,16 +29,17 @@ import glob
 import json
 import os
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ._config import MAX_UPLOAD_BYTES
-from ._models import Background, Caption, VideoRequest, VoiceSettings
-from ._uploads import IMAGE_TYPES, sniff_mime
+from heygen_async import Background, Caption, VideoRequest, VoiceSettings
+from heygen_async._config import MAX_UPLOAD_BYTES
+from heygen_async._uploads import IMAGE_TYPES, sniff_mime
+
+from .names import unique_names
 
 
 __all__ = [
@@ -46,8 +47,6 @@ __all__ = [
     "InputError",
     "Job",
     "collect",
-    "safe_name",
-    "unique_names",
 ]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
@@ -89,12 +88,6 @@ _EXTRA_COLUMNS = frozenset({"name"})
 _SPEECH = ("script", "audio_url", "audio_asset_id")
 _TRUE = frozenset({"1", "true", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "no", "n", "off"})
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"}
-    | {f"com{n}" for n in range(1, 10)}
-    | {f"lpt{n}" for n in range(1, 10)}
-)
 
 
 class InputError(ValueError):
@@ -575,39 +568,3 @@ def _request(draft: _Draft, defaults: Defaults) -> VideoRequest:
 
 def _suffix(fields: Mapping[str, Any]) -> str:
     return ".webm" if fields.get("output_format") == "webm" else ".mp4"
-
-
-# -- file names ----------------------------------------------------------------
-
-
-def safe_name(stem: str, *, max_length: int = 80) -> str:
-    """
-    A file-name stem that is safe on every platform, from untrusted *stem*.
-
-    Letters are folded to ASCII, anything outside ``[A-Za-z0-9._-]`` becomes
-    ``_``, leading dots and reserved device names are avoided, and the
-    length is capped. Never empty.
-    """
-    folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
-    cleaned = _UNSAFE.sub("_", folded).strip("._-")[:max_length].strip("._-")
-    if not cleaned:
-        return "video"
-    if cleaned.split(".", 1)[0].lower() in _RESERVED:
-        cleaned = f"_{cleaned}"
-    return cleaned
-
-
-def unique_names(stems: Sequence[str], suffixes: Sequence[str]) -> list[str]:
-    """Safe file names for *stems*, made unique (case-insensitively) in order."""
-    taken: set[str] = set()
-    names = []
-    for stem, suffix in zip(stems, suffixes, strict=True):
-        base = safe_name(stem)
-        name = f"{base}{suffix}"
-        counter = 1
-        while name.lower() in taken:
-            counter += 1
-            name = f"{base}-{counter}{suffix}"
-        taken.add(name.lower())
-        names.append(name)
-    return names

@@ -25,21 +25,20 @@ from pathlib import Path
 
 import attrs
 
-from ._cli_common import EXIT_USAGE, error
-from ._cli_inputs import Job
-from ._cli_progress import Reporter, make_reporter
-from ._cli_results import (
+from heygen_async import Client, PollPolicy, VideoRequest, Voice
+from heygen_async.testing import FakeHeyGen
+
+from .common import EXIT_USAGE, error
+from .inputs import Job
+from .progress import Reporter, make_reporter
+from .results import (
     RunReport,
     describe_requests,
     print_outcome_notes,
     summary_rows,
 )
-from ._cli_run import RunConfig, run_jobs
-from ._client import Client
-from ._config import PollPolicy
-from ._demo import photos
-from ._models import VideoRequest, Voice
-from .testing import FakeHeyGen
+from .run import RunConfig, run_jobs
+from .samples import photos
 
 
 __all__ = ["demo", "polling_requests"]
@@ -148,22 +147,7 @@ async def _demo(args: argparse.Namespace, reporter: Reporter) -> int:
     async with fake:
         client = Client(api_key=fake.api_key, base_url=fake.url, poll=poll, environ={})
         async with client:
-            voice = await _first_voice(client)
-            jobs = [
-                Job(
-                    tag=f"demo/{photo.name}",
-                    request=VideoRequest(
-                        image_path=photo,
-                        script=f"Hi, I'm {photo.stem.title()}. "
-                        "heygen-async rendered me in a batch.",
-                        voice_id=voice.id,
-                        title=f"demo {photo.stem}",
-                    ),
-                    name=f"{photo.stem}.mp4",
-                    where=str(photo),
-                )
-                for photo in photos()
-            ]
+            jobs = _jobs(await _first_voice(client))
             reporter.line(
                 f"A fake HeyGen is running at {fake.url} (no API key, no network, "
                 f"no cost). Rendering {len(jobs)} sample portraits, at most "
@@ -174,6 +158,33 @@ async def _demo(args: argparse.Namespace, reporter: Reporter) -> int:
             report = await run_jobs(client, jobs, config, reporter)
             created = [r.video_id for r in report.results if r.video_id]
             comparison = _compare(fake, report, created, speed)
+    _explain(report, comparison, config, reporter)
+    return report.exit_code
+
+
+def _jobs(voice: Voice) -> list[Job]:
+    """One job per sample portrait, each introducing itself."""
+    return [
+        Job(
+            tag=f"demo/{photo.name}",
+            request=VideoRequest(
+                image_path=photo,
+                script=f"Hi, I'm {photo.stem.title()}. "
+                "heygen-async rendered me in a batch.",
+                voice_id=voice.id,
+                title=f"demo {photo.stem}",
+            ),
+            name=f"{photo.stem}.mp4",
+            where=str(photo),
+        )
+        for photo in photos()
+    ]
+
+
+def _explain(
+    report: RunReport, comparison: _Comparison, config: RunConfig, reporter: Reporter
+) -> None:
+    """The summary, the request comparison and what to try next."""
     rows = summary_rows(report, out=config.out, download=config.download)
     reporter.summary("Demo summary", rows)
     print_outcome_notes(report, reporter, resume=None)
@@ -192,7 +203,6 @@ async def _demo(args: argparse.Namespace, reporter: Reporter) -> int:
         "'heygen-async render PHOTOS... --script \"Hello!\" --voice-id ID' "
         "(find a voice with 'heygen-async voices --language English')."
     )
-    return report.exit_code
 
 
 async def _first_voice(client: Client) -> Voice:

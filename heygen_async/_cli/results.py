@@ -27,9 +27,10 @@ from typing import Any
 
 import attrs
 
-from ._cli_common import EXIT_FAILED, EXIT_OK
-from ._cli_progress import Reporter
-from ._outcomes import Failed
+from heygen_async import Failed
+
+from .common import EXIT_FAILED, EXIT_OK
+from .progress import Reporter
 
 
 __all__ = [

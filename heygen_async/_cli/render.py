@@ -1,10 +1,10 @@
 """
 ``heygen-async render``: a folder of photos in, a folder of MP4s out.
 
-Inputs are read and checked first (``_cli_inputs``), and every voice id is
+Inputs are read and checked first (``inputs``), and every voice id is
 looked up; a bad one exits 2 before anything is paid for. Then the jobs run
-through one journaled batch (``_cli_run``) and the results land in
-``OUT/results.jsonl`` (``_cli_results``). Running the same command again
+through one journaled batch (``run``) and the results land in
+``OUT/results.jsonl`` (``results``). Running the same command again
 resumes; Ctrl-C prints that command and exits 130 (SIGTERM: 143). A second
 run on an ``OUT`` in use, or a different command on an ``OUT`` that holds a
 journal, exits 2 before anything is sent.
@@ -20,24 +20,25 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ._cli_common import (
+from heygen_async import (
+    AuthenticationError,
+    Client,
+    HeyGenError,
+    JournalBusyError,
+    NotFoundError,
+)
+
+from .common import (
     EXIT_FAILED,
     EXIT_USAGE,
     error,
     make_client,
     poll_policy,
 )
-from ._cli_inputs import Defaults, InputError, Job, collect
-from ._cli_progress import Reporter, make_reporter
-from ._cli_results import print_outcome_notes, summary_rows
-from ._cli_run import JOURNAL_PATH, CommandMismatch, RunConfig, run_jobs
-from ._client import Client
-from .exceptions import (
-    AuthenticationError,
-    HeyGenError,
-    JournalBusyError,
-    NotFoundError,
-)
+from .inputs import Defaults, InputError, Job, collect
+from .progress import Reporter, make_reporter
+from .results import print_outcome_notes, summary_rows
+from .run import JOURNAL_PATH, CommandMismatch, RunConfig, run_jobs
 
 
 __all__ = ["check_voices", "render", "resume_command"]

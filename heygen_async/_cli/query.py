@@ -15,17 +15,24 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
-from ._cli_common import (
+from heygen_async import (
+    AuthenticationError,
+    Client,
+    HeyGenError,
+    StatusError,
+    StatusItem,
+    VideoStatus,
+    Voice,
+)
+
+from .common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     error,
     make_client,
 )
-from ._cli_progress import print_table
-from ._client import Client
-from ._models import StatusError, StatusItem, VideoStatus, Voice
-from .exceptions import AuthenticationError, HeyGenError
+from .progress import print_table
 
 
 __all__ = ["status", "voices"]

@@ -33,11 +33,26 @@ from typing import Any
 import aiohttp
 import attrs
 
-from ._batch import Batch
-from ._cli_common import sdk_logging
-from ._cli_inputs import Job, safe_name
-from ._cli_progress import Counts, Reporter
-from ._cli_results import (
+from heygen_async import (
+    Batch,
+    Client,
+    Completed,
+    Failed,
+    HeyGenError,
+    JobHandle,
+    Outcome,
+    PollPolicy,
+    SQLiteStore,
+    TimedOut,
+    Video,
+)
+from heygen_async._batch.stores import set_aside
+
+from .common import sdk_logging
+from .inputs import Job
+from .names import safe_name
+from .progress import Counts, Reporter
+from .results import (
     RESULTS_FILE,
     Result,
     RunReport,
@@ -45,14 +60,6 @@ from ._cli_results import (
     previous_files,
     write_results,
 )
-from ._client import Client
-from ._config import PollPolicy
-from ._download import download_video
-from ._jobs import JobHandle
-from ._models import Video
-from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import SQLiteStore, set_aside
-from .exceptions import HeyGenError
 
 
 __all__ = ["JOURNAL_PATH", "CommandMismatch", "RunConfig", "run_jobs"]
@@ -362,7 +369,7 @@ class _Run:
             async with self._slots:
                 known = self.previous.get((str(handle.tag), video.id)) == str(path)
                 if not (known and await asyncio.to_thread(path.is_file)):
-                    await download_video(self.client, video, path)
+                    await self.client.download_video(video, path)
             self.files[handle] = path
         except (HeyGenError, OSError, ValueError, aiohttp.ClientError) as exc:
             self.download_errors[handle] = f"download failed: {exc}"
