@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any, BinaryIO, TypeVar
 import aiohttp
 import attrs
 
+from . import _backoff
 from ._base import ClientBase
 from ._batch.batch import Batch
 from ._batch.stores import JobStore
@@ -430,10 +429,8 @@ class Client(WebhookMethods, ClientBase):
             WaitTimeoutError: *deadline* seconds passed first; the look may
                 still finish, so wait again.
         """
-        policy = poll or self._poll
-        started = time.monotonic()
-        interval = policy.interval_initial
-        while True:
+        pauses = _backoff.poll_waits(poll or self._poll)
+        async for _ in _backoff.attempts(pauses, deadline=deadline):
             look = await self.get_avatar_look(look_id)
             if look.is_ready:
                 return look
@@ -441,14 +438,7 @@ class Client(WebhookMethods, ClientBase):
                 raise AvatarFailedError(look)
             if look.needs_consent:
                 raise AvatarConsentRequiredError(look)
-            wait = interval * random.uniform(1 - policy.jitter, 1 + policy.jitter)
-            interval = min(interval * policy.multiplier, policy.interval_max)
-            if deadline is not None:
-                left = deadline - (time.monotonic() - started)
-                if left <= 0:
-                    raise WaitTimeoutError(look_id, None, resource="avatar look")
-                wait = min(wait, left)
-            await asyncio.sleep(wait)
+        raise WaitTimeoutError(look_id, None, resource="avatar look")
 
     # -- account and escape hatch -----------------------------------------
 
