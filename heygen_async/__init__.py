@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from . import exceptions, webhooks
-from ._batch import Batch
+from ._batch.batch import Batch
+from ._batch.handles import BatchStats, JobHandle
+from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
+from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
-from ._jobs import BatchStats, JobHandle
 from ._models import (
     Account,
     Asset,
@@ -50,8 +52,6 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
-from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import JobRecord, JobStore, MemoryStore, SQLiteStore
 from .exceptions import (
     APIError,
     AuthenticationError,

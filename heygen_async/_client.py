@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import re
-import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -22,8 +20,10 @@ from typing import Any, BinaryIO, TypeVar
 import aiohttp
 import attrs
 
+from . import _backoff
 from ._base import ClientBase
-from ._batch import Batch
+from ._batch.batch import Batch
+from ._batch.stores import JobStore
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
@@ -40,7 +40,6 @@ from ._models import (
     Voice,
 )
 from ._scheduler import Scheduler
-from ._store import JobStore
 from ._uploads import Payload, load
 from ._webhook_endpoints import WebhookMethods
 from .exceptions import (
@@ -447,10 +446,8 @@ class Client(WebhookMethods, ClientBase):
             WaitTimeoutError: *deadline* seconds passed first; the look may
                 still finish, so wait again.
         """
-        policy = poll or self._poll
-        started = time.monotonic()
-        interval = policy.interval_initial
-        while True:
+        pauses = _backoff.poll_waits(poll or self._poll)
+        async for _ in _backoff.attempts(pauses, deadline=deadline):
             look = await self.get_avatar_look(look_id)
             if look.is_ready:
                 return look
@@ -458,14 +455,7 @@ class Client(WebhookMethods, ClientBase):
                 raise AvatarFailedError(look)
             if look.needs_consent:
                 raise AvatarConsentRequiredError(look)
-            wait = interval * random.uniform(1 - policy.jitter, 1 + policy.jitter)
-            interval = min(interval * policy.multiplier, policy.interval_max)
-            if deadline is not None:
-                left = deadline - (time.monotonic() - started)
-                if left <= 0:
-                    raise WaitTimeoutError(look_id, None, resource="avatar look")
-                wait = min(wait, left)
-            await asyncio.sleep(wait)
+        raise WaitTimeoutError(look_id, None, resource="avatar look")
 
     # -- account and escape hatch -----------------------------------------
 
@@ -598,7 +588,7 @@ class Client(WebhookMethods, ClientBase):
                 to a fresh :class:`MemoryStore`.
         """
         return Batch(
-            self,
+            _Submitter(self),
             self._get_scheduler(),
             max_in_flight=max_in_flight,
             deadline=deadline,
@@ -685,7 +675,36 @@ class Client(WebhookMethods, ClientBase):
         """
         if isinstance(video, str):
             _check_id("video_id", video)
-        return await _download_video(self, video, Path(dest))
+        return await _download_video(self, video, Path(dest), session=self._session)
+
+
+@attrs.frozen
+class _Submitter:
+    """
+    The client's face to a :class:`Batch` (a ``_batch.admission.Submitter``).
+
+    An adapter rather than public methods: a create that skips the key check
+    and raises a 429 at once is a contract with the batch, not an API to
+    offer users. Strictly private.
+    """
+
+    _client: Client
+
+    async def resolve(self, request: VideoRequest) -> VideoRequest:
+        """Upload a local ``image_path`` (deduplicated by content)."""
+        return await self._client._resolve_request(request)
+
+    async def create(
+        self, request: VideoRequest, *, idempotency_key: str
+    ) -> CreatedVideo:
+        """POST once; a 429 is raised so the batch can requeue the job."""
+        return await self._client._create(
+            request, idempotency_key=idempotency_key, retry_on_rate_limit=False
+        )
+
+    def request_counts(self) -> dict[str, int]:
+        """The client's request counts."""
+        return self._client.request_counts()
 
 
 class _StatusRows:

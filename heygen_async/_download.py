@@ -8,6 +8,10 @@ fresh URL" (``GET /v3/videos/{id}``), which :func:`download_video` does by
 itself. Bytes go to ``<dest>.part``, are fsynced, and only then renamed to
 *dest*, so a file with the final name is always complete; a failed or
 cancelled download removes its ``.part``.
+
+It needs little of a client, stated as :class:`VideoSource` (the client's
+public settings and :meth:`get_video`) plus a session, so it never imports
+the client.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import asyncio
 import contextlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING
+from typing import IO, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from . import _backoff, _log
+from ._config import Limits, RetryPolicy, Timeouts
 from ._models import Video, VideoStatus
 from .exceptions import (
     APIError,
@@ -34,10 +40,7 @@ from .exceptions import (
 )
 
 
-if TYPE_CHECKING:
-    from ._client import Client
-
-__all__ = ["download_video"]
+__all__ = ["VideoSource", "download_video"]
 
 log = _log.download_logger
 
@@ -50,12 +53,31 @@ _AUTH_HEADERS = ("x-api-key", "authorization")
 _FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
 
 
+class VideoSource(Protocol):
+    """What a download needs from a client; :class:`Client` is one."""
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How a failed fetch is retried."""
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """Connect and read timeouts for the fetch."""
+
+    @property
+    def limits(self) -> Limits:
+        """``max_download_bytes``."""
+
+    async def get_video(self, video_id: str) -> Video:
+        """The video with a freshly presigned URL."""
+
+
 async def download_video(
-    client: Client,
+    client: VideoSource,
     video_or_id: Video | str,
     dest: Path,
     *,
-    session: aiohttp.ClientSession | None = None,
+    session: aiohttp.ClientSession | Callable[[], aiohttp.ClientSession],
 ) -> Path:
     """
     Stream a completed video's MP4 (or WebM) to *dest* and return the path.
@@ -66,7 +88,8 @@ async def download_video(
     anything the server sent, and that id must be a plain file name.
     Parent directories are created. Transport errors and 5xx are retried
     with the client's retry policy. A file over ``Limits.max_download_bytes``
-    is refused.
+    is refused. *session* is a session, or a function called once for it;
+    one that adds the API key to every request is replaced by a keyless one.
 
     Raises:
         ValueError: The video is not completed, or has no ``video_url``; or
@@ -93,7 +116,7 @@ async def download_video(
         dest = dest / f"{video_id}{_suffix(url)}"
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    http = session or client._session()
+    http = session if isinstance(session, aiohttp.ClientSession) else session()
     own_session = _sends_key(http)
     if own_session:  # a borrowed session that adds the key to every request
         http = aiohttp.ClientSession()
@@ -112,7 +135,11 @@ async def download_video(
 
 
 async def _fetch_retrying(
-    client: Client, http: aiohttp.ClientSession, video_id: str, url: str, part: Path
+    client: VideoSource,
+    http: aiohttp.ClientSession,
+    video_id: str,
+    url: str,
+    part: Path,
 ) -> None:
     """Fill *part*, refreshing an expired URL and retrying transient failures."""
     timeouts = client.timeouts

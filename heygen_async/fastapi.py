@@ -179,8 +179,41 @@ def webhook_router(
     """
     keys = _keys(secret, secrets)
     _check_options(scheme, max_body)
-    seen = webhooks.SeenEvents(max_seen)
+    receive = _signed_route(
+        keys,
+        tolerance=tolerance,
+        scheme=scheme,
+        max_body=max_body,
+        seen=webhooks.SeenEvents(max_seen),
+        on_event=on_event,
+    )
+
+    async def reachable() -> Response:
+        return Response(status_code=200)
+
     router = APIRouter()
+    router.add_api_route(path, receive, methods=["POST"], include_in_schema=False)
+    router.add_api_route(path, reachable, methods=["OPTIONS"], include_in_schema=False)
+    if callback_path is not None:
+        router.add_api_route(
+            callback_path,
+            _callback_route(max_body),
+            methods=["POST"],
+            include_in_schema=False,
+        )
+    return router
+
+
+def _signed_route(
+    keys: list[str],
+    *,
+    tolerance: float,
+    scheme: webhooks.Scheme | None,
+    max_body: int,
+    seen: webhooks.SeenEvents,
+    on_event: EventHook | None,
+) -> Callable[[Request], Awaitable[Response]]:
+    """The route for signed deliveries: verify the raw body, then process it."""
 
     async def receive(request: Request) -> Response:
         body = await _read_body(request, max_body)
@@ -196,19 +229,7 @@ def webhook_router(
             return _error(status, "invalid_signature", str(exc), reason=exc.reason)
         return await _process(request, event, seen, on_event)
 
-    async def reachable() -> Response:
-        return Response(status_code=200)
-
-    router.add_api_route(path, receive, methods=["POST"], include_in_schema=False)
-    router.add_api_route(path, reachable, methods=["OPTIONS"], include_in_schema=False)
-    if callback_path is not None:
-        router.add_api_route(
-            callback_path,
-            _callback_route(max_body),
-            methods=["POST"],
-            include_in_schema=False,
-        )
-    return router
+    return receive
 
 
 def _check_options(scheme: str | None, max_body: int) -> None:

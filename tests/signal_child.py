@@ -13,8 +13,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+from heygen_async._batch.stores import JobRecord, SQLiteStore
 from heygen_async._cli.run import _stop_signals
-from heygen_async._store import JobRecord, SQLiteStore
 
 
 async def main(journal: Path) -> int:

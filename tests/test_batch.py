@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 import heygen_async as hg
+from heygen_async._batch.admission import Admission
+from heygen_async._batch.outcomes import of_watch
 from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 from tests.helpers import png, req, strict_client
 
@@ -367,3 +369,36 @@ async def test_a_lost_watch_is_resumable_not_failed(voice_id: str) -> None:
     assert lost.video_id is not None
     assert [type(o) for o in outcomes] == [hg.Completed]
     assert fake.stats.jobs_created == 1
+
+
+def test_admission_lowers_on_429_and_grows_back() -> None:
+    """A 429 drops the limit to what was accepted; finished jobs raise it by 1/limit."""
+    admission = Admission(4)
+    admission.queue.extend(["a", "b"])  # type: ignore[list-item]
+    assert admission.take() == "a"
+    admission.limited(accepted=0)
+    assert admission.limit == 2.0
+    admission.limited(accepted=1)
+    assert admission.limit == 1.0
+    assert admission.saturated
+    assert not admission.has_room()
+    admission.finished()
+    assert (admission.occupied, admission.limit) == (0, 2.0)
+    assert admission.has_room()
+    for _ in range(10):
+        admission.occupy()
+        admission.finished()
+    assert admission.limit == 4.0  # never above max_in_flight
+
+
+async def test_a_watch_that_finds_no_video_is_a_failure() -> None:
+    """A 404 while watching a created job reports it as Failed, not TimedOut."""
+    future: asyncio.Future[hg.Video] = asyncio.get_running_loop().create_future()
+    error = hg.NotFoundError(status=404, code="not_found", message="gone")
+    future.set_exception(error)
+    request = hg.VideoRequest(image_url="https://x/a.png", script="Hi", voice_id="v")
+    outcome = of_watch(
+        future, tag="t", request=request, video_id="v_1", last_status=None
+    )
+    assert isinstance(outcome, hg.Failed)
+    assert (outcome.error, outcome.tag, outcome.video) == (error, "t", None)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import heygen_async as hg
-from heygen_async import _journal
-from heygen_async._store import set_aside
+from heygen_async._batch import journal as _journal
+from heygen_async._batch.stores import set_aside
 from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 from tests.helpers import png, req, strict_client
 

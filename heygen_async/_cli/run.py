@@ -46,8 +46,7 @@ from heygen_async import (
     TimedOut,
     Video,
 )
-from heygen_async._download import download_video
-from heygen_async._store import set_aside
+from heygen_async._batch.stores import set_aside
 
 from .common import sdk_logging
 from .inputs import Job
@@ -370,7 +369,7 @@ class _Run:
             async with self._slots:
                 known = self.previous.get((str(handle.tag), video.id)) == str(path)
                 if not (known and await asyncio.to_thread(path.is_file)):
-                    await download_video(self.client, video, path)
+                    await self.client.download_video(video, path)
             self.files[handle] = path
         except (HeyGenError, OSError, ValueError, aiohttp.ClientError) as exc:
             self.download_errors[handle] = f"download failed: {exc}"

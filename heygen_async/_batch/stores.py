@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from .exceptions import JournalBusyError
+from heygen_async.exceptions import JournalBusyError
 
 
 if sys.platform == "win32":  # pragma: no cover

@@ -11,8 +11,9 @@ from typing import Any
 
 import attrs
 
-from ._models import VideoRequest, VideoStatus
-from ._outcomes import Outcome
+from heygen_async._models import VideoRequest, VideoStatus
+
+from .outcomes import Outcome
 
 
 class Stage(enum.Enum):

@@ -19,11 +19,12 @@ import hashlib
 import json
 from typing import Any
 
-from . import exceptions
-from ._converter import error_fields, make_record_converter
-from ._models import Video, VideoRequest, VideoStatus
-from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import JobRecord
+from heygen_async import exceptions
+from heygen_async._converter import error_fields, make_record_converter
+from heygen_async._models import Video, VideoRequest, VideoStatus
+
+from .outcomes import Completed, Failed, Outcome, TimedOut
+from .stores import JobRecord
 
 
 _RECORDS = make_record_converter()

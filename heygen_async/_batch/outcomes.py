@@ -7,11 +7,17 @@ the other 499; ``Batch.as_completed()`` yields one of these per job.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeAlias
 
 import attrs
 
-from ._models import Video, VideoRequest, VideoStatus
+from heygen_async import _log
+from heygen_async._models import Video, VideoRequest, VideoStatus
+from heygen_async.exceptions import NotFoundError, VideoFailedError, WaitTimeoutError
+
+
+log = _log.batch_logger
 
 
 @attrs.frozen(kw_only=True)
@@ -78,3 +84,41 @@ class TimedOut:
 
 
 Outcome: TypeAlias = Completed | Failed | TimedOut
+
+
+def of_watch(
+    future: asyncio.Future[Video],
+    *,
+    tag: Any,
+    request: VideoRequest,
+    video_id: str | None,
+    last_status: VideoStatus | None,
+) -> Outcome:
+    """
+    What a finished watch on a created job means for the caller.
+
+    *video_id* and *last_status* are what the batch knew of the job, used
+    when the watch stopped for another reason than the video's own end.
+    """
+    error = future.exception()
+    if error is None:
+        return Completed(video=future.result(), tag=tag, request=request)
+    if isinstance(error, VideoFailedError):
+        return Failed(error=error, video=error.video, tag=tag, request=request)
+    if isinstance(error, WaitTimeoutError):
+        return TimedOut(
+            video_id=error.video_id,
+            last_status=error.last_status,
+            tag=tag,
+            request=request,
+        )
+    if isinstance(error, NotFoundError):
+        return Failed(error=error, tag=tag, request=request)
+    if not isinstance(error, Exception):  # pragma: no cover
+        raise error  # BaseException never reaches a watch
+    # The video exists and may well render: we stopped watching it (a revoked
+    # key, a closed client), so a later run resumes it.
+    log.warning("heygen.watch_stopped tag=%r error=%s", tag, error)
+    return TimedOut(
+        video_id=video_id, last_status=last_status, tag=tag, request=request
+    )

@@ -11,7 +11,7 @@ definite answer (no response, a 5xx, an unreadable 2xx, ``409
 request_in_progress``) may have made the job, so it is never reported failed:
 it is asked again later with the same key, and if the batch ends first it is
 reported as :class:`TimedOut` and stays pending in the journal. Every step is
-written to a journal (:mod:`._store`) first, so a batch reopened on the same
+written to a journal (:mod:`.stores`) first, so a batch reopened on the same
 journal picks up where a crashed one stopped without paying for anything twice.
 """
 
@@ -25,26 +25,27 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import _journal, _log
-from ._aio import cancel_and_wait
-from ._config import PollPolicy
-from ._jobs import BatchStats, JobHandle, Stage
-from ._models import Video, VideoRequest
-from ._outcomes import Completed, Failed, Outcome, TimedOut
-from ._store import JobRecord, JobStore, MemoryStore
-from .exceptions import (
+from heygen_async import _log
+from heygen_async._aio import cancel_and_wait
+from heygen_async._config import PollPolicy
+from heygen_async._models import Video, VideoRequest
+from heygen_async.exceptions import (
     HeyGenError,
     InsufficientCreditError,
-    NotFoundError,
     RateLimitError,
-    VideoFailedError,
-    WaitTimeoutError,
 )
+
+from . import journal
+from .admission import Admission, Submitter
+from .handles import BatchStats, JobHandle, Stage
+from .outcomes import Completed, Failed, Outcome, TimedOut, of_watch
+from .stores import JobRecord, JobStore, MemoryStore
 
 
 if TYPE_CHECKING:
-    from ._client import Client
-    from ._scheduler import Scheduler, Watch
+    from heygen_async._scheduler import Scheduler, Watch
+
+__all__ = ["Batch"]
 
 log = _log.batch_logger
 
@@ -74,7 +75,7 @@ class Batch:
 
     def __init__(
         self,
-        client: Client,
+        submitter: Submitter,
         scheduler: Scheduler,
         *,
         max_in_flight: int = 10,
@@ -84,21 +85,10 @@ class Batch:
         outcome_buffer: int = 100,
         store: JobStore | None = None,
     ) -> None:
-        for name, value in (
-            ("max_in_flight", max_in_flight),
-            ("max_uploads", max_uploads),
-            ("outcome_buffer", outcome_buffer),
-        ):
-            if value < 1:
-                msg = f"{name} must be >= 1; got {value!r}"
-                raise ValueError(msg)
-        if deadline is not None and deadline <= 0:
-            msg = f"deadline must be > 0 or None; got {deadline!r}"
-            raise ValueError(msg)
-        self._client = client
+        _check_settings(max_in_flight, max_uploads, outcome_buffer, deadline)
+        self._submitter = submitter
         self._scheduler = scheduler
-        self._max_in_flight = max_in_flight
-        self._limit = float(max_in_flight)
+        self._admission = Admission(max_in_flight)
         self._deadline = deadline
         self._poll = poll or scheduler.poll
         self._uploads = asyncio.Semaphore(max_uploads)
@@ -108,7 +98,6 @@ class Batch:
         self._seq = 0
         self._by_key: dict[str, JobHandle] = {}
         self._occurrences: collections.Counter[str] = collections.Counter()
-        self._queue: collections.deque[JobHandle] = collections.deque()
         self._jobs: list[JobHandle] = []
         self._watches: dict[JobHandle, Watch] = {}
         self._waiting: dict[JobHandle, asyncio.TimerHandle] = {}
@@ -123,7 +112,6 @@ class Batch:
         self._delivered = asyncio.Event()
         self._counts: collections.Counter[Stage] = collections.Counter()
         self._results: collections.Counter[str] = collections.Counter()
-        self._occupied = 0
         self._consumers = 0
         self._halted: InsufficientCreditError | None = None
         self._deadline_at: float | None = None
@@ -142,7 +130,7 @@ class Batch:
             raise RuntimeError(msg)
         self._state = "opening"
         loop = asyncio.get_running_loop()
-        self._requests_at_open = self._client.request_counts()
+        self._requests_at_open = self._submitter.request_counts()
         self._run_id = await self._store.open()
         try:
             if self._deadline is not None:
@@ -177,7 +165,7 @@ class Batch:
     @property
     def saturated(self) -> bool:
         """Jobs are waiting for a slot, so in-flight jobs are polled briskly."""
-        return bool(self._queue) and self._occupied >= int(self._limit)
+        return self._admission.saturated
 
     def submit(self, request: VideoRequest, *, tag: Any = None) -> JobHandle:
         """
@@ -197,13 +185,13 @@ class Batch:
         if not isinstance(request, VideoRequest):
             msg = f"submit() takes a VideoRequest; got {type(request).__name__}"
             raise TypeError(msg)
-        body = _journal.request_record(request)
-        ident = _journal.identity(body, tag, durable=self._store.durable)
-        key = _journal.job_key(self._run_id, ident, self._occurrences[ident])
+        body = journal.request_record(request)
+        ident = journal.identity(body, tag, durable=self._store.durable)
+        key = journal.job_key(self._run_id, ident, self._occurrences[ident])
         self._occurrences[ident] += 1
         self._submitted = True
         while key in self._retired:
-            key = _journal.retry_key(key)
+            key = journal.retry_key(key)
         if (known := self._by_key.get(key)) is not None:
             return known
         job = self._new_handle(request, tag, key)
@@ -244,7 +232,7 @@ class Batch:
     def stats(self) -> BatchStats:
         """Counts by stage and the requests made so far."""
         requests = {}
-        for route, count in self._client.request_counts().items():
+        for route, count in self._submitter.request_counts().items():
             if made := count - self._requests_at_open.get(route, 0):
                 requests[route] = made
         return BatchStats(
@@ -255,7 +243,7 @@ class Batch:
             completed=self._results["completed"],
             failed=self._results["failed"],
             timed_out=self._results["timed_out"],
-            limit=int(self._limit),
+            limit=int(self._admission.limit),
             requests=requests,
         )
 
@@ -318,15 +306,15 @@ class Batch:
         if record.outcome == "retired":
             self._retired.add(record.key)
             return
-        request = _journal.structure_request(record.request)
+        request = journal.structure_request(record.request)
         job = self._new_handle(request, record.tag, record.key)
         job.video_id = record.video_id
-        job.last_status = _journal.recorded_status(record)
-        outcome = _journal.recorded_outcome(record, request)
+        job.last_status = journal.recorded_status(record)
+        outcome = journal.recorded_outcome(record, request)
         if outcome is not None:
             self._finish(job, outcome, record=False, report=not record.reported)
         elif record.video_id is not None:
-            self._occupied += 1
+            self._admission.occupy()
             self._move(job, Stage.IN_FLIGHT)
             self._watch(job, record.video_id)
         else:
@@ -364,12 +352,12 @@ class Batch:
         return None
 
     def _may_admit(self) -> bool:
-        if not self._queue or self._occupied >= int(self._limit):
+        if not self._admission.has_room():
             return False
         return not (self._consumers and len(self._outcomes) >= self._outcome_buffer)
 
     def _enqueue(self, job: JobHandle) -> None:
-        self._queue.append(job)
+        self._admission.queue.append(job)
         self._move(job, Stage.QUEUED)
         self._changed.set()
 
@@ -384,9 +372,8 @@ class Batch:
                 self._hurried = self.saturated
                 self._changed.clear()
                 await self._changed.wait()
-            job = self._queue.popleft()
+            job = self._admission.take()
             self._move(job, Stage.SUBMITTING)
-            self._occupied += 1
             task = loop.create_task(self._submit(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -399,7 +386,7 @@ class Batch:
             self._counts[stage] += 1
 
     def _release(self) -> None:
-        self._occupied -= 1
+        self._admission.release()
         self._changed.set()
 
     async def _submit(self, job: JobHandle) -> None:
@@ -415,13 +402,11 @@ class Batch:
             if request.image_path is not None:
                 self._move(job, Stage.UPLOADING)
                 async with self._uploads:
-                    request = await self._client._resolve_request(request)
+                    request = await self._submitter.resolve(request)
                 job._resolved = request
                 self._update(job, asset_id=request.image_asset_id)
                 self._move(job, Stage.SUBMITTING)
-            created = await self._client._create(
-                request, idempotency_key=job.key, retry_on_rate_limit=False
-            )
+            created = await self._submitter.create(request, idempotency_key=job.key)
         except RateLimitError:
             self._on_rate_limited(job)
             return
@@ -431,7 +416,7 @@ class Batch:
             self._finish(job, Failed(error=error, tag=job.tag, request=job.request))
             return
         except (HeyGenError, ValueError, OSError) as error:
-            if _journal.outcome_unknown(error):
+            if journal.outcome_unknown(error):
                 self._retry_later(job, error)
                 return
             log.info("heygen.job_rejected tag=%r error=%s", job.tag, error)
@@ -458,12 +443,11 @@ class Batch:
 
     def _on_rate_limited(self, job: JobHandle) -> None:
         accepted = self._counts[Stage.IN_FLIGHT]
-        self._limit = max(1.0, float(accepted) if accepted else self._limit / 2)
-        log.info(
-            "heygen.admission_limited limit=%d accepted=%d", int(self._limit), accepted
-        )
+        self._admission.limited(accepted)
+        limit = int(self._admission.limit)
+        log.info("heygen.admission_limited limit=%d accepted=%d", limit, accepted)
         self._move(job, Stage.QUEUED)
-        self._queue.appendleft(job)
+        self._admission.queue.appendleft(job)
         self._release()
 
     def _retry_later(self, job: JobHandle, error: BaseException) -> None:
@@ -493,7 +477,7 @@ class Batch:
     def _requeue(self, job: JobHandle) -> None:
         """A job whose create is to be asked again goes to the head of the queue."""
         del self._waiting[job]
-        self._queue.appendleft(job)
+        self._admission.queue.appendleft(job)
         self._changed.set()
 
     def _halt(self, error: InsufficientCreditError) -> None:
@@ -509,57 +493,35 @@ class Batch:
         waiting, self._waiting = self._waiting, {}
         for job, timer in waiting.items():
             timer.cancel()
-            self._queue.append(job)
+            self._admission.queue.append(job)
         self._drain()
 
     def _drain(self) -> None:
         """Report every queued job as refused (see :meth:`_refusal`)."""
         kept: collections.deque[JobHandle] = collections.deque()
-        while self._queue:
-            job = self._queue.popleft()
+        queue = self._admission.queue
+        while queue:
+            job = queue.popleft()
             refused = self._refusal(job)
             if refused is None:
                 kept.append(job)  # out of credit, but may exist: ask HeyGen
             else:
                 self._finish(job, refused)
-        self._queue = kept
+        self._admission.queue = kept
 
     def _on_watch_done(self, job: JobHandle, future: asyncio.Future[Video]) -> None:
         self._watches.pop(job, None)
         if future.cancelled():
             return
-        self._release()
-        self._limit = min(float(self._max_in_flight), self._limit + 1 / self._limit)
-        error = future.exception()
-        outcome: Outcome
-        if error is None:
-            video = future.result()
-            outcome = Completed(video=video, tag=job.tag, request=job.request)
-        elif isinstance(error, VideoFailedError):
-            outcome = Failed(
-                error=error, video=error.video, tag=job.tag, request=job.request
-            )
-        elif isinstance(error, WaitTimeoutError):
-            outcome = TimedOut(
-                video_id=error.video_id,
-                last_status=error.last_status,
-                tag=job.tag,
-                request=job.request,
-            )
-        elif isinstance(error, NotFoundError):
-            outcome = Failed(error=error, tag=job.tag, request=job.request)
-        elif isinstance(error, Exception):
-            # The video exists and may well render: we stopped watching it
-            # (a revoked key, a closed client), so a later run resumes it.
-            log.warning("heygen.watch_stopped tag=%r error=%s", job.tag, error)
-            outcome = TimedOut(
-                video_id=job.video_id,
-                last_status=job.last_status,
-                tag=job.tag,
-                request=job.request,
-            )
-        else:  # pragma: no cover (BaseException never reaches a watch)
-            raise error
+        self._admission.finished()
+        self._changed.set()
+        outcome = of_watch(
+            future,
+            tag=job.tag,
+            request=job.request,
+            video_id=job.video_id,
+            last_status=job.last_status,
+        )
         self._finish(job, outcome)
 
     def _finish(
@@ -578,7 +540,7 @@ class Batch:
             job.last_status = outcome.last_status
         job._future.set_result(outcome)
         if record:
-            self._update(job, **_journal.outcome_changes(outcome))
+            self._update(job, **journal.outcome_changes(outcome))
         if report:
             self._outcomes.append((job, outcome))
         self._delivered.set()
@@ -602,3 +564,20 @@ class Batch:
         while pending := [w for w in self._writes if not w.done()]:
             await asyncio.gather(*pending, return_exceptions=True)
         await self._store.close()
+
+
+def _check_settings(
+    max_in_flight: int, max_uploads: int, outcome_buffer: int, deadline: float | None
+) -> None:
+    """Refuse settings a batch cannot run with, before anything starts."""
+    for name, value in (
+        ("max_in_flight", max_in_flight),
+        ("max_uploads", max_uploads),
+        ("outcome_buffer", outcome_buffer),
+    ):
+        if value < 1:
+            msg = f"{name} must be >= 1; got {value!r}"
+            raise ValueError(msg)
+    if deadline is not None and deadline <= 0:
+        msg = f"deadline must be > 0 or None; got {deadline!r}"
+        raise ValueError(msg)
