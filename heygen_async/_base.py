@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import logging
 import os
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from . import _log
 from ._config import (
     API_BASE_ENV,
     API_KEY_ENV,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientBase", "CloseCallback"]
 
-log = logging.getLogger("heygen_async")
+log = _log.logger
 
 CloseCallback = Callable[[], Awaitable[None]]
 

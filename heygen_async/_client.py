@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -230,16 +231,32 @@ class Client(WebhookMethods, ClientBase):
         )
 
     async def iter_videos(
-        self, *, limit: int | None = None, title: str | None = None
+        self,
+        *,
+        page_size: int | None = None,
+        title: str | None = None,
+        limit: int | None = None,
     ) -> AsyncIterator[Video]:
         """
         Every video on the account, newest first, following pages.
 
         Args:
-            limit: Page size (1 to 100); the server's default if omitted.
+            page_size: Videos per request (1 to 100); the server's default
+                if omitted. It does not cap how many videos are yielded.
             title: Only videos whose title contains this.
+            limit: Deprecated alias of *page_size* (it never capped the
+                total either); ignored when *page_size* is given.
         """
-        params = _params(limit=limit, title=title)
+        if limit is not None:
+            warnings.warn(
+                "iter_videos(limit=...) is deprecated: it is the page size; "
+                "pass page_size=... instead",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if page_size is None:
+                page_size = limit
+        params = _params(limit=page_size, title=title)
         async for video in self._pages("/v3/videos", params, Video):
             yield video
 

@@ -14,17 +14,18 @@ deploy must not break an installed SDK.
 
 from __future__ import annotations
 
-import logging
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
+from . import _log
 from ._http import last_request_id
 from ._models import (
     Asset,
@@ -46,6 +47,7 @@ from .exceptions import ResponseValidationError
 __all__ = [
     "WireConverter",
     "error_fields",
+    "field_kinds",
     "make_converter",
     "make_record_converter",
     "photo_avatar_body",
@@ -54,7 +56,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-log = logging.getLogger("heygen_async")
+log = _log.logger
 
 # Python field name -> wire key, per class. Everything not listed is the same
 # on both sides.
@@ -65,6 +67,9 @@ _RENAMES: Mapping[type, Mapping[str, str]] = {
     PhotoAvatar: {"group": "avatar_group", "look": "avatar_item"},
     WebhookEndpoint: {"id": "endpoint_id"},
 }
+
+# The fields that say which picture a VideoRequest shows.
+_PICTURE = ("image_url", "image_asset_id", "image_path", "avatar_id")
 
 # ``POST /v3/assets`` answers with ``asset_id``; ``GET /v3/assets/{id}`` with
 # ``id``. Both structure into :class:`Asset`.
@@ -241,9 +246,50 @@ def _unstructure_fn(conv: WireConverter, cl: type[Any]) -> Callable[[Any], Any]:
     return without_none
 
 
+def field_kinds(cls: type) -> dict[str, type]:
+    """
+    Each field of the attrs class *cls*, in order, and the kind it holds.
+
+    A kind is ``str``, ``bool`` or ``float`` for a plain value (a ``Literal``
+    counts as its values' type, a ``Path`` as ``str``; ``None`` is ignored)
+    or the attrs class of a nested object. The wire converter and the CLI's
+    manifest reader derive their lists of :class:`VideoRequest` fields from
+    this, so a new field reaches both without another list to update.
+
+    Raises:
+        TypeError: A field's type has no kind yet: teach :func:`_kind` it.
+    """
+    hints = typing.get_type_hints(cls)
+    return {field.name: _kind(hints[field.name]) for field in attrs.fields(cls)}
+
+
+def _kind(hint: Any) -> type:
+    args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is Literal:
+        kinds = {type(arg) for arg in args}
+        if len(kinds) == 1:
+            return kinds.pop()
+    elif args and len(args) == 1:  # ``X | None``
+        return _kind(args[0])
+    elif hint is Path:
+        return str
+    elif hint in (str, bool, float) or attrs.has(hint):
+        return cast("type", hint)
+    msg = f"no field kind for {hint!r}"
+    raise TypeError(msg)
+
+
 def _unstructure_video_request(
     conv: WireConverter,
 ) -> Callable[[VideoRequest], dict[str, Any]]:
+    # The picture becomes the body's ``type`` (and ``image``); every other
+    # field goes on the wire under its own name, plain values first.
+    kinds = field_kinds(VideoRequest)
+    nested = [name for name, kind in kinds.items() if attrs.has(kind)]
+    plain = [name for name in kinds if name not in (*_PICTURE, *nested)]
+    encoders: dict[str, Callable[[Any], Any]] = dict.fromkeys(nested, conv.unstructure)
+    encoders["background"] = _background
+
     def unstructure(request: VideoRequest) -> dict[str, Any]:
         if request.image_path is not None:
             # The client uploads local files first (Client._resolve_request);
@@ -263,35 +309,15 @@ def _unstructure_video_request(
                 "type": "image",
                 "image": {"type": "asset_id", "asset_id": request.image_asset_id},
             }
-        plain = (
-            "script",
-            "voice_id",
-            "audio_url",
-            "audio_asset_id",
-            "title",
-            "resolution",
-            "aspect_ratio",
-            "remove_background",
-            "callback_url",
-            "callback_id",
-            "motion_prompt",
-            "expressiveness",
-            "fit",
-            "output_format",
-        )
         for name in plain:
             value = getattr(request, name)
             if value is not None:
                 body[name] = value
-        if request.background is not None:
-            body["background"] = _background(request.background)
-        # VoiceSettings() with nothing set is the same as no settings.
-        if request.voice_settings is not None and (
-            settings := conv.unstructure(request.voice_settings)
-        ):
-            body["voice_settings"] = settings
-        if request.caption is not None:
-            body["caption"] = conv.unstructure(request.caption)
+        for name in nested:
+            value = getattr(request, name)
+            # An object with nothing set (``VoiceSettings()``) is no object.
+            if value is not None and (encoded := encoders[name](value)):
+                body[name] = encoded
         return body
 
     return unstructure

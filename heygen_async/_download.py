@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import re
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from . import _backoff
+from . import _backoff, _log
 from ._config import Limits, RetryPolicy, Timeouts
 from ._models import Video, VideoStatus
 from .exceptions import (
@@ -43,7 +42,7 @@ from .exceptions import (
 
 __all__ = ["VideoSource", "download_video"]
 
-log = logging.getLogger("heygen_async.download")
+log = _log.download_logger
 
 _CHUNK = 256 * 1024
 # A fresh URL is minted on every GET; needing more than this many in a row

@@ -23,7 +23,6 @@ import asyncio
 import collections
 import functools
 import importlib.metadata
-import logging
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -33,6 +32,7 @@ from urllib.parse import quote
 import aiohttp
 import attrs
 
+from . import _log
 from ._config import Limits, RetryPolicy, Timeouts
 from ._retry import Attempt, Decision, Tries, decide
 from ._throttle import Throttle
@@ -71,7 +71,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-log = logging.getLogger("heygen_async.http")
+log = _log.http_logger
 
 Form = Callable[[], aiohttp.FormData]
 """Builds a fresh multipart body for each attempt (a FormData is single-use)."""

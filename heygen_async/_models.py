@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import logging
 import math
 import os
 import re
+import typing
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from . import _log
 from ._config import MAX_SCRIPT_CHARS
 
 
-log = logging.getLogger("heygen_async")
+log = _log.logger
 
 Resolution = Literal["4k", "1080p", "720p"]
 AspectRatio = Literal["16:9", "9:16", "4:5", "5:4", "1:1", "auto"]
@@ -32,11 +33,12 @@ Fit = Literal["contain", "cover"]
 OutputFormat = Literal["mp4", "webm"]
 Expressiveness = Literal["high", "medium", "low"]
 
-RESOLUTIONS: tuple[str, ...] = ("4k", "1080p", "720p")
-ASPECT_RATIOS: tuple[str, ...] = ("16:9", "9:16", "4:5", "5:4", "1:1", "auto")
-FITS: tuple[str, ...] = ("contain", "cover")
-OUTPUT_FORMATS: tuple[str, ...] = ("mp4", "webm")
-EXPRESSIVENESS: tuple[str, ...] = ("high", "medium", "low")
+# The choices, read from the aliases above so each value is written once.
+RESOLUTIONS: tuple[str, ...] = typing.get_args(Resolution)
+ASPECT_RATIOS: tuple[str, ...] = typing.get_args(AspectRatio)
+FITS: tuple[str, ...] = typing.get_args(Fit)
+OUTPUT_FORMATS: tuple[str, ...] = typing.get_args(OutputFormat)
+EXPRESSIVENESS: tuple[str, ...] = typing.get_args(Expressiveness)
 
 _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _seen_unknown_statuses: set[str] = set()

@@ -23,11 +23,11 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import logging
 import random
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from . import _log
 from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
 from ._converter import error_fields
@@ -46,7 +46,7 @@ from .exceptions import (
 )
 
 
-log = logging.getLogger("heygen_async.scheduler")
+log = _log.scheduler_logger
 
 # A poll fails for good (not "try again later") on these.
 _FATAL = (AuthenticationError, PermissionDeniedError, BadRequestError)

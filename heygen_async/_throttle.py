@@ -10,12 +10,13 @@ during an outage so 500 jobs do not turn into a retry storm.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 
+from . import _log
 
-log = logging.getLogger("heygen_async.http")
+
+log = _log.http_logger
 
 
 class RetryBudget:

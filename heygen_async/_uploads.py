@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,12 +18,13 @@ from typing import BinaryIO
 
 import attrs
 
+from . import _log
 from ._config import MAX_UPLOAD_BYTES
 
 
 __all__ = ["IMAGE_TYPES", "Payload", "UploadCache", "load", "sniff_mime"]
 
-log = logging.getLogger("heygen_async")
+log = _log.logger
 
 Source = str | os.PathLike[str] | bytes | BinaryIO
 

@@ -453,16 +453,19 @@ class AvatarConsentRequiredError(HeyGenError):
 
 class WaitTimeoutError(HeyGenError, TimeoutError):
     """
-    Our waiting deadline passed before the video finished.
+    Our waiting deadline passed before the video (or avatar look) finished.
 
     The render may still complete: wait again with the same id.
 
     Attributes:
-        video_id: The id of the video (or, with *resource*, the thing) we
-            were waiting for.
+        resource_id: The id of what we were waiting for: a video's id, or
+            an avatar look's id when *resource* is ``"avatar look"``.
+        resource: What was being waited for: ``"video"`` or ``"avatar look"``.
         last_status: The last video status we saw, or ``None`` if none
             arrived (always ``None`` for an avatar look).
-        resource: What was being waited for: ``"video"`` or ``"avatar look"``.
+        video_id: The same as *resource_id*; meant for videos. For an avatar
+            look it holds the look's id only so that existing handlers keep
+            working: read *resource_id* there.
     """
 
     def __init__(
@@ -472,6 +475,8 @@ class WaitTimeoutError(HeyGenError, TimeoutError):
         *,
         resource: str = "video",
     ) -> None:
+        # The first parameter keeps its old name for keyword callers.
+        self.resource_id = video_id
         self.video_id = video_id
         self.last_status = last_status
         self.resource = resource
@@ -479,3 +484,15 @@ class WaitTimeoutError(HeyGenError, TimeoutError):
             f"gave up waiting for {resource} {video_id} "
             f"(last status: {last_status.value if last_status else 'unknown'})"
         )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_wait_timeout,
+            (self.resource_id, self.last_status, self.resource),
+        )
+
+
+def _rebuild_wait_timeout(
+    resource_id: str, last_status: VideoStatus | None, resource: str
+) -> WaitTimeoutError:
+    return WaitTimeoutError(resource_id, last_status, resource=resource)

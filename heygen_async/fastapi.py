@@ -22,9 +22,10 @@ webhook delivery completes the waiting request at once.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any
+
+from . import _log
 
 
 try:
@@ -48,7 +49,7 @@ __all__ = [
     "webhook_router",
 ]
 
-log = logging.getLogger("heygen_async.fastapi")
+log = _log.fastapi_logger
 
 STATE_ATTRIBUTE = "heygen_client"
 """The ``app.state`` attribute that holds the app's client."""

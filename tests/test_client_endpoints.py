@@ -179,7 +179,7 @@ async def test_iter_videos_follows_pages(client: hg.Client) -> None:
     """iter_videos walks every page, newest first."""
     voice = await voice_id(client)
     ids = [(await client.create_video(request(voice, n))).id for n in range(5)]
-    listed = [video.id async for video in client.iter_videos(limit=2)]
+    listed = [video.id async for video in client.iter_videos(page_size=2)]
     assert listed == ids[::-1]
     assert client.request_counts()["GET /v3/videos"] == 3
 

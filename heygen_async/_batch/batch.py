@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from heygen_async import _log
 from heygen_async._aio import cancel_and_wait
 from heygen_async._config import PollPolicy
 from heygen_async._models import Video, VideoRequest
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Batch"]
 
-log = logging.getLogger("heygen_async.batch")
+log = _log.batch_logger
 
 _KINDS = {Completed: "completed", Failed: "failed", TimedOut: "timed_out"}
 # Creates in a row without a definite answer before a job is left for the

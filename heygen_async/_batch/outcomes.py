@@ -8,16 +8,16 @@ the other 499; ``Batch.as_completed()`` yields one of these per job.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any, TypeAlias
 
 import attrs
 
+from heygen_async import _log
 from heygen_async._models import Video, VideoRequest, VideoStatus
 from heygen_async.exceptions import NotFoundError, VideoFailedError, WaitTimeoutError
 
 
-log = logging.getLogger("heygen_async.batch")
+log = _log.batch_logger
 
 
 @attrs.frozen(kw_only=True)

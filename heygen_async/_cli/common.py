@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
-from heygen_async import Client, PollPolicy
+from heygen_async import Client, PollPolicy, _log
 
 
 __all__ = [
@@ -139,7 +139,7 @@ def error(command: str, message: str) -> None:
 @contextlib.contextmanager
 def sdk_logging(handler: logging.Handler) -> Iterator[None]:
     """Show the SDK's warnings (retries, ...) through *handler* meanwhile."""
-    logger = logging.getLogger("heygen_async")
+    logger = _log.logger
     handler.setLevel(logging.WARNING)
     logger.addHandler(handler)
     try:

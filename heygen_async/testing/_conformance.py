@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 from collections.abc import Collection, Mapping
 from typing import Any
+
+from heygen_async import _log
 
 from ._contract import Operation, SchemaChecker, operation_for
 
@@ -36,7 +37,7 @@ __all__ = [
     "violations_seen",
 ]
 
-log = logging.getLogger("heygen_async.testing")
+log = _log.testing_logger
 
 ENV_VAR = "HEYGEN_FAKE_CHECK_RESPONSES"
 VIOLATION_CODE = "fake_contract_violation"

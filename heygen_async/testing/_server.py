@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
-import logging
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
@@ -22,6 +21,8 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from heygen_async import _log
 
 from ._config import BillingType, FakeConfig, JobPlanner, RenderSeconds
 from ._conformance import INTENTIONAL_FAULTS, VIOLATION_CODE, violation_message
@@ -35,7 +36,7 @@ from ._webhook_routes import WebhookRoutes
 from ._wire import ApiError, default_code, error_response, rate_limited
 
 
-log = logging.getLogger("heygen_async.testing")
+log = _log.testing_logger
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")

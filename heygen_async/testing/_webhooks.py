@@ -44,7 +44,6 @@ import heapq
 import hmac
 import itertools
 import json
-import logging
 import random
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 import attrs
 
+from heygen_async import _log
 from heygen_async._aio import cancel_and_wait
 
 from ._wire import invalid
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from ._stats import StatsRecorder
 
 
-log = logging.getLogger("heygen_async.testing")
+log = _log.testing_logger
 
 SUCCESS = "avatar_video.success"
 FAIL = "avatar_video.fail"
