@@ -35,8 +35,9 @@ from typing import Any
 
 import attrs
 
-from heygen_async import Background, Caption, VideoRequest, VoiceSettings
+from heygen_async import VideoRequest
 from heygen_async._config import MAX_UPLOAD_BYTES
+from heygen_async._converter import field_kinds
 from heygen_async._uploads import IMAGE_TYPES, sniff_mime
 
 from .names import unique_names
@@ -53,36 +54,13 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 MANIFEST_SUFFIXES = frozenset({".csv", ".jsonl", ".ndjson"})
 _LINES_SHOWN = 10  # line numbers listed for one problem shared by many lines
 _LOCATED = re.compile(r"(?P<file>.+?) line (?P<line>\d+): (?P<problem>.+)", re.DOTALL)
+# Derived from VideoRequest's fields, so a new field is a manifest column too.
+_KINDS = field_kinds(VideoRequest)
 _NESTED: Mapping[str, tuple[type[Any], Mapping[str, type]]] = {
-    "voice_settings": (
-        VoiceSettings,
-        {"speed": float, "pitch": float, "volume": float, "locale": str},
-    ),
-    "background": (
-        Background,
-        {"color": str, "image_url": str, "image_asset_id": str},
-    ),
-    "caption": (Caption, {"file_format": str, "style": str}),
+    name: (kind, field_kinds(kind)) for name, kind in _KINDS.items() if attrs.has(kind)
 }
 _SCALARS: Mapping[str, type] = {
-    "image_url": str,
-    "image_asset_id": str,
-    "image_path": str,
-    "avatar_id": str,
-    "script": str,
-    "voice_id": str,
-    "audio_url": str,
-    "audio_asset_id": str,
-    "title": str,
-    "resolution": str,
-    "aspect_ratio": str,
-    "remove_background": bool,
-    "callback_url": str,
-    "callback_id": str,
-    "motion_prompt": str,
-    "expressiveness": str,
-    "fit": str,
-    "output_format": str,
+    name: kind for name, kind in _KINDS.items() if name not in _NESTED
 }
 _EXTRA_COLUMNS = frozenset({"name"})
 _SPEECH = ("script", "audio_url", "audio_asset_id")
