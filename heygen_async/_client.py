@@ -165,15 +165,7 @@ class Client(WebhookMethods, ClientBase):
         Raises:
             ResponseValidationError: The answer is about another video.
         """
-        route = "/v3/videos/{video_id}"
-        video_id = _check_id("video_id", video_id)
-        video: Video = await self._call(
-            "GET",
-            route,
-            path={"video_id": video_id},
-            parse=self._parser(route, Video, expect_id=video_id),
-        )
-        return video
+        return await self._get_one("/v3/videos/{video_id}", Video, video_id=video_id)
 
     async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
         """
@@ -312,15 +304,7 @@ class Client(WebhookMethods, ClientBase):
 
     async def get_asset(self, asset_id: str) -> Asset:
         """An uploaded asset's details."""
-        route = "/v3/assets/{asset_id}"
-        asset_id = _check_id("asset_id", asset_id)
-        asset: Asset = await self._call(
-            "GET",
-            route,
-            path={"asset_id": asset_id},
-            parse=self._parser(route, Asset, expect_id=asset_id),
-        )
-        return asset
+        return await self._get_one("/v3/assets/{asset_id}", Asset, asset_id=asset_id)
 
     # -- voices -----------------------------------------------------------
 
@@ -351,15 +335,7 @@ class Client(WebhookMethods, ClientBase):
 
     async def get_voice(self, voice_id: str) -> Voice:
         """One voice's details."""
-        route = "/v3/voices/{voice_id}"
-        voice_id = _check_id("voice_id", voice_id)
-        voice: Voice = await self._call(
-            "GET",
-            route,
-            path={"voice_id": voice_id},
-            parse=self._parser(route, Voice, expect_id=voice_id),
-        )
-        return voice
+        return await self._get_one("/v3/voices/{voice_id}", Voice, voice_id=voice_id)
 
     # -- photo avatars ----------------------------------------------------
 
@@ -416,15 +392,9 @@ class Client(WebhookMethods, ClientBase):
 
     async def get_avatar_look(self, look_id: str) -> AvatarLook:
         """One photo-avatar look, trained or still training."""
-        route = "/v3/avatars/looks/{look_id}"
-        look_id = _check_id("look_id", look_id)
-        look: AvatarLook = await self._call(
-            "GET",
-            route,
-            path={"look_id": look_id},
-            parse=self._parser(route, AvatarLook, expect_id=look_id),
+        return await self._get_one(
+            "/v3/avatars/looks/{look_id}", AvatarLook, look_id=look_id
         )
-        return look
 
     async def wait_for_avatar(
         self,
@@ -599,6 +569,23 @@ class Client(WebhookMethods, ClientBase):
         )
 
     # -- helpers ----------------------------------------------------------
+
+    async def _get_one(self, route: str, cls: type[_T], **path_id: str) -> _T:
+        """
+        ``GET`` one resource by its id, checking the answer is about that id.
+
+        *path_id* is the single path parameter (``video_id=...``), checked as
+        a safe path segment before any request.
+        """
+        ((name, value),) = path_id.items()
+        resource_id = _check_id(name, value)
+        item: _T = await self._call(
+            "GET",
+            route,
+            path={name: resource_id},
+            parse=self._parser(route, cls, expect_id=resource_id),
+        )
+        return item
 
     def _parser(
         self, route: str, cls: type[_T], *, expect_id: str | None = None
