@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,8 +50,11 @@ def render_command() -> list[str]:
     ]
 
 
-def test_sigterm_stops_like_ctrl_c_and_exits_143(tmp_path: Path) -> None:
-    """SIGTERM writes results, prints the resume hint, exits 143; no job paid twice."""
+@contextmanager
+def rendering(
+    tmp_path: Path,
+) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, str]]]:
+    """A ``render`` of four photos in a subprocess, once it has created a job."""
     copy_photos(tmp_path / "photos", 4)
     env = cli_env(HEYGEN_API_KEY="sig-key")
     with fake_server_process("--api-key", "sig-key", "--render-seconds", "0.6") as (
@@ -66,8 +71,14 @@ def test_sigterm_stops_like_ctrl_c_and_exits_143(tmp_path: Path) -> None:
             text=True,
         ) as process:
             wait_for(lambda: jobs_created(url) >= 1)
-            process.send_signal(signal.SIGTERM)
-            _, err = process.communicate(timeout=30)
+            yield process, url, env
+
+
+def test_sigterm_stops_like_ctrl_c_and_exits_143(tmp_path: Path) -> None:
+    """SIGTERM writes results, prints the resume hint, exits 143; no job paid twice."""
+    with rendering(tmp_path) as (process, url, env):
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
         assert process.returncode == 143, err
         assert "Traceback" not in err
         assert "Interrupted: stopped sending jobs" in err
@@ -136,27 +147,12 @@ def test_double_ctrl_c_on_the_real_cli_never_shows_a_traceback(
     tmp_path: Path,
 ) -> None:
     """Two quick Ctrl-Cs on render exit 130 without a traceback."""
-    copy_photos(tmp_path / "photos", 4)
-    env = cli_env(HEYGEN_API_KEY="sig-key")
-    with fake_server_process("--api-key", "sig-key", "--render-seconds", "0.6") as (
-        _server,
-        url,
-    ):
-        env["HEYGEN_API_BASE"] = url
-        with subprocess.Popen(
-            render_command(),
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ) as process:
-            wait_for(lambda: jobs_created(url) >= 1)
+    with rendering(tmp_path) as (process, _url, _env):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+        if process.poll() is None:
             process.send_signal(signal.SIGINT)
-            time.sleep(0.01)
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-            _, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
     # A second Ctrl-C after the run is over may meet the interpreter's own
     # teardown: then it ends the process by SIGINT, which a shell also
     # reports as 130.
