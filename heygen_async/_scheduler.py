@@ -30,8 +30,6 @@ from typing import Protocol
 from . import _log
 from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
-from ._converter import error_fields
-from ._http import last_request_id
 from ._models import StatusItem, Video, VideoStatus
 from .exceptions import (
     AuthenticationError,
@@ -530,8 +528,7 @@ class Scheduler:
         except ResponseValidationError as exc:
             # HeyGen may have rendered it: keep polling until the deadline,
             # never report a job failed because we could not read it.
-            fields = error_fields(exc, cl=Video, path="$.data")
-            self._drift(_DETAIL, fields, last_request_id())
+            self._drift(_DETAIL, exc.fields or ("$.data",), exc.request_id)
             self._retry_later(watches)
             return
         except HeyGenError as exc:
