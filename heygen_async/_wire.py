@@ -109,8 +109,11 @@ class Response(NamedTuple):
 
 async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
     """The body, read up to *limit* bytes, and whether there was more."""
-    if resp.content_length is not None and resp.content_length > limit:
-        return b"", True
+    if resp.content_length is not None:
+        # aiohttp reads exactly Content-Length bytes: one read, no chunk loop.
+        if resp.content_length > limit:
+            return b"", True
+        return await resp.read(), False
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(_READ_CHUNK):
