@@ -18,8 +18,8 @@ import aiohttp
 
 from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 from heygen_async.testing._server import ROUTES
-from tests._fake_helpers import create, get_json, png_bytes, upload, video_body
-from tests._webhook_helpers import Receiver, plans
+from tests.helpers.fake import create, get_json, png_bytes, upload, video_body
+from tests.helpers.webhooks import Receiver, plans
 
 
 VIDEO = "/v3/videos"
