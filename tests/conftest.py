@@ -20,6 +20,7 @@ from heygen_async.testing import FakeHeyGen
 from heygen_async.testing._conformance import ENV_VAR, violations_seen
 from heygen_async.testing._voices import VOICES
 from tests.helpers import strict_client
+from tests.helpers.redis import RedisServer, redis_server
 
 
 ALLOW_VIOLATIONS = "contract_violations_expected"
@@ -69,3 +70,10 @@ async def _client(fake: FakeHeyGen) -> AsyncIterator[hg.Client]:
 def _voice_id() -> str:
     """A public voice from the fake's fixed catalogue."""
     return next(voice.voice_id for voice in VOICES if voice.type == "public")
+
+
+@pytest.fixture(name="redis_server")
+def _redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real ``redis-server`` on a free port, for this test only."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
