@@ -24,6 +24,8 @@ from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
 from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
+from ._coord.local import LocalCoordinator
+from ._coord.protocol import Coordinator
 from ._models import (
     Account,
     Asset,
@@ -60,6 +62,7 @@ from .exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    CoordinatorUnavailableError,
     HeyGenError,
     InsufficientCreditError,
     InvalidSignatureError,
@@ -80,6 +83,7 @@ from .exceptions import (
 
 if _TYPE_CHECKING:  # pragma: no cover
     from . import testing
+    from ._coord.redis import RedisCoordinator
 
 __all__ = [
     "APIError",
@@ -101,6 +105,8 @@ __all__ = [
     "Completed",
     "ConfigurationError",
     "ConflictError",
+    "Coordinator",
+    "CoordinatorUnavailableError",
     "CreatedVideo",
     "CreditPool",
     "Failed",
@@ -112,6 +118,7 @@ __all__ = [
     "JobStore",
     "JournalBusyError",
     "Limits",
+    "LocalCoordinator",
     "MemoryStore",
     "NotFoundError",
     "Outcome",
@@ -120,6 +127,7 @@ __all__ = [
     "PhotoAvatar",
     "PollPolicy",
     "RateLimitError",
+    "RedisCoordinator",
     "RequestTimeoutError",
     "ResponseValidationError",
     "RetryPolicy",
@@ -159,9 +167,21 @@ def __getattr__(name: str) -> _Any:
         return _importlib.import_module("importlib.metadata").version("heygen-async")
     if name == "testing":
         return _importlib.import_module(".testing", __name__)
+    if name == "RedisCoordinator":  # the redis extra; core never imports it
+        try:
+            module = _importlib.import_module("._coord.redis", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] != "redis":
+                raise
+            msg = (
+                "RedisCoordinator needs the redis extra: "
+                "pip install 'heygen-async[redis]'"
+            )
+            raise ImportError(msg) from exc
+        return module.RedisCoordinator
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), "__version__", "testing"})
+    return sorted({*globals(), "__version__", "testing", "RedisCoordinator"})

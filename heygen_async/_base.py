@@ -31,6 +31,8 @@ from ._config import (
     Timeouts,
 )
 from ._converter import make_converter
+from ._coord.local import LocalCoordinator
+from ._coord.protocol import Coordinator
 from ._http import HTTP
 from ._throttle import Throttle
 from ._uploads import UploadCache
@@ -75,6 +77,7 @@ class ClientBase:
         environ: Mapping[str, str] | None = None,
         strict: bool = False,
         limits: Limits | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self._owned_session: aiohttp.ClientSession | None = None
         self._borrowed_session = session
@@ -106,6 +109,10 @@ class ClientBase:
         # first (the scheduler registers its shutdown here).
         self._close_callbacks: list[CloseCallback] = []
         self._scheduler: Scheduler | None = None
+        # Other processes on the account (slots, results, one poller).
+        self._coordinator: Coordinator = coordinator or LocalCoordinator()
+        if coordinator is not None:
+            self._throttle.on_defer = coordinator.rate_limited
         self._http = HTTP(
             api_key=key,
             base_url=base,

@@ -1,0 +1,1 @@
+"""Coordination between processes that share one HeyGen account (private)."""
