@@ -155,6 +155,11 @@ class ClientBase:
         return self._poll
 
     @property
+    def coordinator(self) -> Coordinator:
+        """What this client shares the account through (local by default)."""
+        return self._coordinator
+
+    @property
     def strict(self) -> bool:
         """Whether unknown response fields are rejected."""
         return self._strict
