@@ -113,6 +113,7 @@ class ClientBase:
         self._coordinator: Coordinator = coordinator or LocalCoordinator()
         if coordinator is not None:
             self._throttle.on_defer = coordinator.rate_limited
+            self._close_callbacks.append(coordinator.aclose)
         self._http = HTTP(
             api_key=key,
             base_url=base,

@@ -489,7 +489,6 @@ class Client(WebhookMethods, ClientBase):
             )
             self._close_callbacks.append(self._scheduler.aclose)
             self._coordinator.bind(self._scheduler, self._gate)
-            self._close_callbacks.append(self._coordinator.aclose)
         return self._scheduler
 
     def _gate(self, seconds: float) -> None:

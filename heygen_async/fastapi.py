@@ -133,8 +133,8 @@ def webhook_router(
 
     ``POST path`` verifies the raw body against *secret* (or any of
     *secrets*, for a rotation), then feeds the event to the app's client
-    (:meth:`~heygen_async.Client.feed_webhook`), so the request waiting on
-    that video returns at once. Answers:
+    (:meth:`~heygen_async.Client.deliver_webhook`), so the request waiting on
+    that video returns at once, in whichever worker it waits. Answers:
 
     - 200 ``{"received": true, ...}`` for a verified, new delivery;
     - 200 ``{"received": true, "duplicate": true, ...}`` for a repeat of an

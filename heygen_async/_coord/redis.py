@@ -121,7 +121,7 @@ class RedisCoordinator:
         self._waiting: set[str] = set()  # videos waited on here
         self._unsettled: dict[str, Video] = {}  # results Redis has not taken yet
         self._leading = False
-        self._leader_alive = False
+        self._leader_alive = True  # until the first heartbeat says otherwise
         self._queue_waiting = False
         self._healthy = True
         self._closed = False
@@ -152,7 +152,7 @@ class RedisCoordinator:
             sink, saturated=lambda: self._queue_waiting, gone=self._gone
         )
         self._on_gate = on_gate
-        self._redis = self._connect()
+        self._redis = self._client()
         for name in scripts.__all__:
             self._scripts[name] = self._redis.register_script(getattr(scripts, name))
         loop = asyncio.get_running_loop()
@@ -170,8 +170,7 @@ class RedisCoordinator:
 
     def _client(self) -> redis_asyncio.Redis:
         if self._redis is None:
-            msg = "the coordinator is not bound to a client yet"
-            raise RuntimeError(msg)
+            self._redis = self._connect()  # lazily, in the running loop
         return self._redis
 
     async def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -286,7 +285,7 @@ class RedisCoordinator:
 
     def rate_limited(self, seconds: float) -> None:
         """A Retry-After seen here holds every process (best effort)."""
-        if self._redis is None or seconds <= 0:
+        if self._sink is None or seconds <= 0:
             return
         gate = self._keys.gate
         channel = self._keys.channels["gate"]
@@ -304,7 +303,7 @@ class RedisCoordinator:
 
     def watched(self, video_id: str) -> None:
         """Register the wait account-wide; settle it if the result is known."""
-        if self._redis is None:
+        if self._sink is None:
             return
         self._waiting.add(video_id)
         self._spawn(self._look_up(video_id))
@@ -326,7 +325,7 @@ class RedisCoordinator:
 
     def observed(self, video: Video) -> None:
         """HeyGen said *video* ended: store, free its slot, tell everyone."""
-        if self._redis is None or not video.status.is_terminal:
+        if self._sink is None or not video.status.is_terminal:
             return
         self._unsettled[video.id] = video
         self._spawn(self._settle_quietly(video))
@@ -356,7 +355,7 @@ class RedisCoordinator:
 
     async def publish(self, video: Video) -> None:
         """Settle *video* for every process; Redis errors propagate."""
-        if self._redis is None:
+        if self._sink is None:
             return
         if video.status.is_terminal:
             await self._settle(video)
@@ -364,7 +363,7 @@ class RedisCoordinator:
     async def poke(self, video_ids: Iterable[str]) -> None:
         """Ask the poller to poll *video_ids* now."""
         ids = list(video_ids)
-        if self._redis is None or not ids:
+        if self._sink is None or not ids:
             return
         async with self._client().pipeline(transaction=False) as pipe:
             for video_id in ids:
@@ -403,15 +402,16 @@ class RedisCoordinator:
         """The subscriber, with its own reconnect loop (polling is the net)."""
         channels = list(self._keys.channels.values())
         pause = 0.05
-        while True:
+        # redis-py's get_message may swallow a cancellation: check the flag too.
+        while not self._closed:
             pubsub = self._client().pubsub()
             try:
                 await pubsub.subscribe(*channels)
                 await self._catch_up()
                 pause = 0.05
-                while True:
+                while not self._closed:
                     message = await pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=1.0
+                        ignore_subscribe_messages=True, timeout=0.2
                     )
                     if message is not None:
                         self._on_message(message)
@@ -421,7 +421,8 @@ class RedisCoordinator:
             finally:
                 with contextlib.suppress(*_ERRORS):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await asyncio.sleep(pause)
+            if not self._closed:
+                await asyncio.sleep(pause)
             pause = min(pause * 2, 1.0)
 
     async def _catch_up(self) -> None:
@@ -522,7 +523,8 @@ class RedisCoordinator:
         with contextlib.suppress(*_ERRORS):
             for member in list(self._held):
                 await self._give_back(member)
-            await self._run("LEADER_RELEASE", [keys.leader], [self._token])
+            if self._sink is not None:
+                await self._run("LEADER_RELEASE", [keys.leader], [self._token])
         self._leading = False
         if isinstance(self._source, str):
             with contextlib.suppress(*_ERRORS):
