@@ -6,8 +6,8 @@ where SETTINGS is JSON: ``jobs``, ``offset``, ``ids`` (videos to wait on),
 ``cap``, ``coordinated`` (false: a plain client), and lease settings. MODE is
 ``batch`` (submit ``jobs`` requests and report) or ``wait`` (wait on ``ids``
 and print when each returns). Every line on stdout is JSON: ``{"ready": ...}``
-once the waits are registered, ``{"leading": true}`` when this process
-becomes the poller, ``{"done": id, "at": unix}`` per finished wait, and a
+once the waits are registered, ``{"leading": true|false}`` when this process
+becomes the poller or stops being it, ``{"done": id, "at": unix}`` per finished wait, and a
 final ``{"summary": ...}``.
 """
 
@@ -66,8 +66,8 @@ async def watch_leadership(client: hg.Client) -> None:
     leading = False
     while True:
         now = bool(getattr(coordinator, "leading", False))
-        if now and not leading:
-            say(leading=True, at=time.time())
+        if now != leading:
+            say(leading=now, at=time.time())
         leading = now
         await asyncio.sleep(0.02)
 
@@ -77,7 +77,8 @@ async def run_batch(client: hg.Client, settings: dict[str, Any]) -> dict[str, An
     jobs, offset = settings["jobs"], settings.get("offset", 0)
     kinds: dict[str, int] = {}
     started = time.monotonic()
-    async with client.batch(max_in_flight=settings.get("cap", 10)) as batch:
+    max_in_flight = settings.get("max_in_flight", settings.get("cap", 10))
+    async with client.batch(max_in_flight=max_in_flight) as batch:
         for n in range(offset, offset + jobs):
             batch.submit(
                 hg.VideoRequest(
