@@ -6,9 +6,9 @@ where SETTINGS is JSON: ``jobs``, ``offset``, ``ids`` (videos to wait on),
 ``cap``, ``coordinated`` (false: a plain client), and lease settings. MODE is
 ``batch`` (submit ``jobs`` requests and report) or ``wait`` (wait on ``ids``
 and print when each returns). Every line on stdout is JSON: ``{"ready": ...}``
-once the waits are registered, ``{"leading": true|false}`` when this process
-becomes the poller or stops being it, ``{"done": id, "at": unix}`` per finished wait, and a
-final ``{"summary": ...}``.
+once the waits are registered, ``{"leading": true|false}`` when this
+process becomes the poller or stops being it, ``{"done": id, "at": unix}``
+per finished wait, and a final ``{"summary": ...}``.
 """
 
 from __future__ import annotations

@@ -56,9 +56,9 @@ class Worker:
                 if self.leading:
                     self.leading_at = line["at"]
 
-    async def finish(self, timeout: float = 60) -> dict[str, Any]:
+    async def finish(self, seconds: float = 60) -> dict[str, Any]:
         """Wait for the exit; the summary line."""
-        await asyncio.wait_for(self.process.wait(), timeout)
+        await asyncio.wait_for(self.process.wait(), seconds)
         await self.reader
         summaries = [line["summary"] for line in self.lines if "summary" in line]
         assert summaries, f"no summary; exit {self.process.returncode}"
@@ -174,7 +174,7 @@ async def test_a_webhook_to_one_process_completes_waits_in_another(
 async def test_one_process_polls_and_another_takes_over_when_it_dies(
     redis_server: RedisServer,
 ) -> None:
-    """6 processes, 60 waits: one poller; SIGKILLed, another is elected within the TTL."""
+    """6 processes, 60 waits, one poller; killed, another is elected in the TTL."""
     with fake_server("--concurrency-limit", "none", "--render-seconds", "5") as url:
         async with hg.Client(api_key="fake-api-key", base_url=url) as plain:
             ids = [(await plain.create_video(_request(n))).id for n in range(60)]
@@ -209,7 +209,7 @@ async def test_one_process_polls_and_another_takes_over_when_it_dies(
 async def test_a_killed_process_frees_its_queue_places_but_not_rendering_slots(
     redis_server: RedisServer,
 ) -> None:
-    """SIGKILL: tickets expire within lease + renewal; rendering slots stay till the end."""
+    """SIGKILL: queue places expire within lease + renewal; rendering slots stay."""
     args = ("--concurrency-limit", "10", "--render-seconds", "2")
     with fake_server(*args) as url:
         raw = redis_asyncio.Redis.from_url(redis_server.url)
@@ -221,7 +221,7 @@ async def test_a_killed_process_frees_its_queue_places_but_not_rendering_slots(
                 await _until(lambda: _count(raw, "queue", b"r:"), 5)
                 doomed.kill()
                 killed = time.monotonic()
-                await _until(lambda: _live(raw, "queue_exp"), 0, timeout=3)
+                await _until(lambda: _live(raw, "queue_exp"), 0, seconds=3)
                 assert time.monotonic() - killed <= 1.0 + 1.0 / 3 + 0.5
                 assert await _count(raw, "slots", b"v:") == 10  # still rendering
                 async with workers(
@@ -238,7 +238,7 @@ async def test_a_killed_process_frees_its_queue_places_but_not_rendering_slots(
 
 
 async def test_redis_killed_and_restarted_mid_run(redis_server: RedisServer) -> None:
-    """No create while Redis is down; waits go on; the run finishes, nothing paid twice."""
+    """No create while Redis is down; the run finishes, nothing paid twice."""
     args = ("--concurrency-limit", "none", "--render-seconds", "0.3:0.6")
     with fake_server(*args) as url:
         settings = [{"jobs": 24, "cap": 4, "unavailable_timeout": 30}]
@@ -272,8 +272,8 @@ async def _live(raw: redis_asyncio.Redis, key: str) -> int:
     return int(await raw.zcount(f"hg:{{workers}}:{key}", f"({now}", "+inf"))
 
 
-async def _until(probe: Any, expected: int, *, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(probe: Any, expected: int, *, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
     while (found := await probe()) != expected:
         assert time.monotonic() < deadline, f"{found} != {expected}"
         await asyncio.sleep(0.02)
