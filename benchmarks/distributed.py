@@ -55,8 +55,10 @@ def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
         sys.exit("redis-server is not installed")
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory]
-        + ["--save", "", "--appendonly", "no"],
+        [
+            *(binary, "--port", str(port), "--bind", "127.0.0.1"),
+            *("--dir", directory, "--save", "", "--appendonly", "no"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -76,7 +78,8 @@ def start_fake(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
     command += ["--concurrency-limit", str(args.cap), "--render-seconds", args.render]
     command += ["--retry-after", "0.2", "--seed", str(args.seed)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert process.stdout is not None
+    if process.stdout is None:
+        sys.exit("no stdout from the fake server")
     first = process.stdout.readline()
     return process, first.split("listening on ")[1].split()[0]
 
@@ -119,9 +122,11 @@ async def run(args: argparse.Namespace, redis_url: str | None) -> dict[str, Any]
             for line in out.decode().splitlines()
             if '"summary"' in line
         ]
-        async with aiohttp.ClientSession() as http:
-            async with http.get(url + "/_fake/stats") as response:
-                stats = await response.json()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url + "/_fake/stats") as response,
+        ):
+            stats = await response.json()
     finally:
         fake.terminate()
         fake.wait()
