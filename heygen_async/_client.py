@@ -489,6 +489,11 @@ class Client(WebhookMethods, ClientBase):
             )
             self._close_callbacks.append(self._scheduler.aclose)
             self._coordinator.bind(self._scheduler, self._gate)
+            # Closed before the poll loop: step down as the account's poller
+            # while this process still polls, so another takes over at once.
+            if self._coordinator.aclose in self._close_callbacks:
+                self._close_callbacks.remove(self._coordinator.aclose)
+                self._close_callbacks.append(self._coordinator.aclose)
         return self._scheduler
 
     def _gate(self, seconds: float) -> None:

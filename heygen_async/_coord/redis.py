@@ -456,7 +456,9 @@ class RedisCoordinator:
 
     async def _beat(self) -> None:
         """Renew leases, hold or seek the poller's lock, retry failed writes."""
-        while True:
+        # redis-py may turn a cancellation into a connection error: the flag
+        # ends the loop even then.
+        while not self._closed:
             try:
                 await self._renew()
                 await self._lead()
@@ -467,6 +469,8 @@ class RedisCoordinator:
                 if self._healthy:
                     log.warning("heygen.coordinator_unreachable error=%s", error)
                 self._healthy = False
+            except Exception:  # the heartbeat must outlive any one bad beat
+                log.exception("heygen.coordinator_beat_failed")
             await asyncio.sleep(self._beat_every)
 
     async def _renew(self) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import logging
 import sys
 import time
 from typing import Any
@@ -127,4 +129,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(
+        level=os.environ.get("WORKER_LOG", "ERROR")
+    )  # errors reach the test's stderr
     asyncio.run(main())

@@ -137,8 +137,9 @@ async def test_four_processes_share_a_cap_of_ten_without_a_single_429(
     assert creates_refused(body) == 0
     assert body["peak_in_flight"] <= 10
     ideal = 200 * 0.5 / 10
-    assert wall <= 1.6 * ideal + 4  # plus process start-up on a busy machine
-    elapsed = [s["elapsed"] for s in summaries]
+    elapsed = [s["elapsed"] for s in summaries]  # batch open to last outcome
+    print(f"wall {wall:.2f} s, workers {sorted(elapsed)}")
+    assert max(elapsed) <= 1.6 * ideal
     assert max(elapsed) <= 1.3 * min(elapsed)
 
 
@@ -175,9 +176,12 @@ async def test_one_process_polls_and_another_takes_over_when_it_dies(
     redis_server: RedisServer,
 ) -> None:
     """6 processes, 60 waits, one poller; killed, another is elected in the TTL."""
-    with fake_server("--concurrency-limit", "none", "--render-seconds", "5") as url:
+    with fake_server("--concurrency-limit", "none", "--render-seconds", "10") as url:
         async with hg.Client(api_key="fake-api-key", base_url=url) as plain:
-            ids = [(await plain.create_video(_request(n))).id for n in range(60)]
+            made = await asyncio.gather(
+                *(plain.create_video(_request(n)) for n in range(60))
+            )
+            ids = [created.id for created in made]
         settings = [
             {"ids": ids[10 * i : 10 * i + 10], "poll": 0.2, "poll_max": 0.2}
             | {"leader_ttl": 2.0}
