@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import logging
+import os
 import sys
 import time
 from typing import Any
