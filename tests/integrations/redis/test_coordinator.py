@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import importlib.util
 import json
 import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -331,3 +333,49 @@ def test_bad_settings_are_named_before_connecting() -> None:
         hg.RedisCoordinator(
             "redis://127.0.0.1:1/0", account_concurrency=0, leader_ttl=-1
         )
+
+
+async def test_the_example_app_as_two_workers_finishes_waits_by_webhook(
+    redis_server: RedisServer,
+) -> None:
+    """examples/fastapi_app.py twice on one Redis: webhooks go to the other one."""
+    example = _example_module()
+    async with (
+        FakeHeyGen(render_seconds=0.2, seed=1) as fake,
+        AsyncExitStack() as stack,
+    ):
+        socks = [bind() for _ in range(2)]
+        async with hg.Client(api_key=fake.api_key, base_url=fake.url) as admin:
+            # HeyGen delivers to the second worker only.
+            endpoint = await admin.create_webhook_endpoint(
+                socks[1][1] + "/heygen/webhook"
+            )
+        env = {
+            "HEYGEN_API_KEY": fake.api_key,
+            "HEYGEN_API_BASE": fake.url,
+            "HEYGEN_WEBHOOK_SECRET": endpoint.secret or "",
+            "HEYGEN_REDIS_URL": redis_server.url,
+            "HEYGEN_REDIS_NAMESPACE": "example",
+        }
+        for sock, _ in socks:
+            app = example.create_app(env, poll=SLOW)
+            await stack.enter_async_context(serving(app, sock))
+        async with aiohttp.ClientSession() as http:
+            body = {"image_url": "https://e.example/a.jpg", "script": "Hi"}
+            body["voice_id"] = VOICE
+            async with http.post(socks[0][1] + "/videos:wait", json=body) as response:
+                video = await response.json()
+                assert response.status == 200, video
+    assert video["status"] == "completed"
+    assert fake.stats.requests.get(DETAIL, 0) == 0  # the webhook, not a poll
+
+
+def _example_module() -> Any:
+    path = Path(__file__).resolve().parents[3] / "examples" / "fastapi_app.py"
+    spec = importlib.util.spec_from_file_location("fastapi_app_redis_example", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves annotations through it
+    spec.loader.exec_module(module)
+    return module
