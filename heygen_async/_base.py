@@ -109,7 +109,6 @@ class ClientBase:
         # first (the scheduler registers its shutdown here).
         self._close_callbacks: list[CloseCallback] = []
         self._scheduler: Scheduler | None = None
-        # Other processes on the account (slots, results, one poller).
         self._coordinator: Coordinator = coordinator or LocalCoordinator()
         if coordinator is not None:
             self._throttle.on_defer = coordinator.rate_limited

@@ -196,6 +196,27 @@ async def test_a_result_published_before_the_wait_resolves_it_without_requests(
             assert b.request_counts() == {}
 
 
+async def test_results_published_while_the_subscriber_is_cut_off_arrive(
+    redis_server: RedisServer,
+) -> None:
+    """CLIENT KILL TYPE pubsub: the subscriber reconnects and reads the keys."""
+    async with FakeHeyGen(render_seconds=30, seed=1) as fake:
+        async with clients(fake, redis_server.url, 2, poll=SLOW) as [a, b]:
+            ids = [f"v_cut_{n}" for n in range(20)]
+            waits = [asyncio.ensure_future(b.wait_for_video(i)) for i in ids]
+            await asyncio.sleep(0.1)
+            raw = redis_asyncio.Redis.from_url(redis_server.url)
+            try:
+                await raw.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            finally:
+                await raw.aclose()
+            for n, video_id in enumerate(ids):
+                await a.deliver_webhook(success(video_id, f"evt_cut_{n}"))
+            videos = await asyncio.wait_for(asyncio.gather(*waits), 5)
+    assert [v.id for v in videos] == ids
+    assert b.request_counts().get(DETAIL, 0) == 0
+
+
 async def test_one_client_polls_for_all_and_shares_what_it_learns(
     redis_server: RedisServer,
 ) -> None:
