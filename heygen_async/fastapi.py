@@ -134,17 +134,15 @@ def webhook_router(
     ``POST path`` verifies the raw body against *secret* (or any of
     *secrets*, for a rotation), then feeds the event to the app's client
     (:meth:`~heygen_async.Client.deliver_webhook`), so the request waiting on
-    that video returns at once, in whichever worker it waits. Answers:
+    that video returns at once, in any worker. Answers:
 
     - 200 ``{"received": true, ...}`` for a verified, new delivery;
     - 200 ``{"received": true, "duplicate": true, ...}`` for a repeat of an
       event already processed (same event id, which always comes from the
       signed body or ``webhook-id``, never the unsigned ``Heygen-Event-Id``):
       it changes nothing, and a 2xx stops HeyGen retrying it. The last
-      *max_seen* ids are remembered, in memory, per process; with a
-      coordinator on the client (:class:`~heygen_async.RedisCoordinator`)
-      every worker also shares them, so a retry landing on another worker
-      is a duplicate too. Deliveries
+      *max_seen* ids are remembered per process (and in Redis for every
+      worker, with a :class:`~heygen_async.RedisCoordinator`). Deliveries
       without an event id cannot be de-duplicated; feeding them twice is
       harmless anyway;
     - 400 when signature, id or timestamp headers are missing or malformed;
