@@ -24,6 +24,14 @@ from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
 from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
+from ._estimate import (
+    Balance,
+    Estimate,
+    JobEstimate,
+    Pricing,
+    audio_seconds,
+    balance_of,
+)
 from ._models import (
     Account,
     Asset,
@@ -60,6 +68,7 @@ from .exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
     InvalidSignatureError,
@@ -94,6 +103,7 @@ __all__ = [
     "AvatarLook",
     "Background",
     "BadRequestError",
+    "Balance",
     "Batch",
     "BatchStats",
     "Caption",
@@ -102,11 +112,14 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CreatedVideo",
+    "CreditLimitError",
     "CreditPool",
+    "Estimate",
     "Failed",
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
+    "JobEstimate",
     "JobHandle",
     "JobRecord",
     "JobStore",
@@ -119,6 +132,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhotoAvatar",
     "PollPolicy",
+    "Pricing",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseValidationError",
@@ -146,6 +160,8 @@ __all__ = [
     "WebhookEventRecord",
     "WebhookEventType",
     "WebhookSecret",
+    "audio_seconds",
+    "balance_of",
     "exceptions",
     "testing",
     "webhooks",

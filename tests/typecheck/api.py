@@ -130,3 +130,22 @@ async def account_and_avatars(client: hg.Client, video_ids: list[str]) -> str:
     except hg.ResponseValidationError as drift:
         return f"{drift.route} {drift.fields} {drift.request_id}"
     return look.id
+
+
+async def cost(client: hg.Client, requests: list[hg.VideoRequest]) -> float:
+    """Estimate, compare with the balance, cap a batch."""
+    pricing = hg.Pricing(words_per_minute=160, credits_per_second=0.2)
+    found: hg.Estimate = client.estimate(requests, pricing=pricing)
+    job: hg.JobEstimate = found.jobs[0]
+    balance: hg.Balance | None = hg.balance_of(await client.get_me())
+    seconds: float | None = hg.audio_seconds(Path("a.wav"))
+    async with client.batch(max_credits=found.credits, pricing=pricing) as batch:
+        for request in requests:
+            batch.submit(request)
+        async for outcome in batch.as_completed():
+            if isinstance(outcome, hg.Failed) and isinstance(
+                outcome.error, hg.CreditLimitError
+            ):
+                return outcome.error.spent
+    _ = (job.basis, balance, seconds)
+    return found.cost("usd")
