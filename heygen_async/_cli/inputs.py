@@ -48,6 +48,8 @@ __all__ = [
     "InputError",
     "Job",
     "collect",
+    "collect_all",
+    "fold_problems",
 ]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
@@ -126,6 +128,21 @@ def collect(
         InputError: Any input is missing, unreadable, not a PNG/JPEG, or a
             manifest row is invalid; every problem found is listed.
     """
+    jobs, errors = collect_all(inputs, defaults, cwd=cwd)
+    if errors:
+        raise InputError(fold_problems(errors))
+    return jobs
+
+
+def collect_all(
+    inputs: Sequence[str], defaults: Defaults, *, cwd: Path | None = None
+) -> tuple[list[Job], list[str]]:
+    """
+    The jobs of every good input, and a problem line for every bad one.
+
+    ``--dry-run`` checks the good jobs further (voice ids) and lists every
+    problem of both kinds at once.
+    """
     base = cwd or Path.cwd()
     if not inputs:
         msg = "nothing to render: pass photos, folders, globs or a manifest"
@@ -153,13 +170,12 @@ def collect(
         except InputError as exc:
             found.append(str(exc))
         errors += sorted(found, key=_line_number)
-    if errors:
-        raise InputError(fold_problems(errors))
     names = unique_names([d.stem for d in drafts], [_suffix(d.fields) for d in drafts])
-    return [
+    jobs = [
         Job(tag=draft.tag, request=request, name=name, where=draft.where)
         for draft, request, name in zip(drafts, requests, names, strict=True)
     ]
+    return jobs, errors
 
 
 def _line_number(error: str) -> int:

@@ -221,13 +221,14 @@ class _Run:
                 self.reporter.close()
             results = tuple(self._result(h) for h in self._handles())
             await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
-        batch = self.batch
         return RunReport(
             results=results,
             interrupted=self.interrupted,
             stop_signal=self.stop_signal,
             elapsed=loop.time() - started,
-            requests=dict(batch.stats().requests) if batch is not None else {},
+            # The client's, not the batch's: the voice check and the balance
+            # made before the batch opened are requests of this run too.
+            requests=self.client.request_counts(),
         )
 
     def _handles(self) -> tuple[JobHandle, ...]:
@@ -387,6 +388,7 @@ class _Run:
                 video_url=outcome.video.video_url,
                 file=str(file) if file is not None else None,
                 error=self.download_errors.get(handle),
+                duration=outcome.video.duration,
             )
         if isinstance(outcome, Failed):
             return Result(
