@@ -7,7 +7,9 @@ Commands:
   no API key, no network, no cost (``demo``, ``samples``).
 - ``render``: photos, folders, globs or a CSV/JSONL manifest in, MP4s out,
   resumable (``render``, ``inputs``, ``run``, ``results``, ``progress``).
-- ``voices`` and ``status``: look up voices and video statuses (``query``).
+- ``voices``, ``status``, ``account`` and ``download``: look up voices,
+  video statuses (``--url`` for fresh links) and the balance; save finished
+  videos by id (``query``).
 - ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
   foreground; its first line on stdout is the URL, so scripts and tests can
   start it with ``--port 0``. ``--base-url`` points any command at it.
@@ -19,6 +21,8 @@ shares. Only ``demo`` and ``fake-server`` load the fake server, and only when
 they run.
 
 Configuration comes from flags, then ``HEYGEN_API_KEY`` / ``HEYGEN_API_BASE``.
+``-v`` (or ``HEYGEN_LOG=info``) shows the SDK's log, ``-vv`` (``debug``) all
+of it, in the CLI's ``heygen-async: LEVEL message`` format.
 Data goes to stdout, progress and messages to stderr.
 
 Exit codes:
@@ -42,7 +46,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from .common import EXIT_USAGE
+from .common import EXIT_USAGE, log_handler, log_level, sdk_logging
 from .parser import Command, build_parser
 
 
@@ -63,7 +67,10 @@ def main(
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    return command(args, os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
+    # The SDK's log (retries before a run starts, -v) in the CLI's format.
+    with sdk_logging(log_handler(), log_level(getattr(args, "verbose", 0), env)):
+        return command(args, env)
 
 
 def run() -> NoReturn:

@@ -16,7 +16,13 @@ from typing import Any, TypeAlias
 from heygen_async._models import ASPECT_RATIOS, RESOLUTIONS
 
 from . import cost, query, render
-from .common import add_api_options, non_negative_int, positive_float, positive_int
+from .common import (
+    add_api_options,
+    add_verbose,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 __all__ = ["Command", "build_parser"]
@@ -264,8 +270,41 @@ def _add_status(commands: _Commands) -> None:
     )
     parser.add_argument("video_ids", nargs="+", metavar="VIDEO_ID")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--url",
+        action="store_true",
+        help="also show each completed video's URL (freshly presigned; it expires)",
+    )
     add_api_options(parser)
     parser.set_defaults(command=query.status)
+
+
+def _add_account(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "account",
+        help="show the account's balance, plan and currency",
+        description="Who the API key belongs to and what it can spend "
+        "(GET /v3/users/me).",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+    add_api_options(parser)
+    parser.set_defaults(command=query.account)
+
+
+def _add_download(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "download",
+        help="download finished videos by id",
+        description="Save each video as OUT/VIDEO_ID.mp4 from a freshly "
+        "presigned URL; a file appears only once complete. Exits 1 if any "
+        "could not be downloaded.",
+    )
+    parser.add_argument("video_ids", nargs="+", metavar="VIDEO_ID")
+    parser.add_argument(
+        "--out", default=".", metavar="DIR", help="folder (default: current)"
+    )
+    add_api_options(parser)
+    parser.set_defaults(command=query.download)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
         "New here? Run 'heygen-async demo'.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    add_verbose(parser)
     commands = parser.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=_Subparser
     )
@@ -283,5 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(commands)
     _add_voices(commands)
     _add_status(commands)
+    _add_account(commands)
+    _add_download(commands)
     _add_fake_server(commands)
     return parser
