@@ -212,7 +212,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--no-download",
         dest="download",
         action="store_false",
-        help="do not download; results.jsonl still has the URLs",
+        help="do not download; results.jsonl and stdout's last column hold "
+        "the URLs (presigned: they expire; 'heygen-async download' gets fresh ones)",
     )
     add("--json", action="store_true", help="one JSON line per video on stdout")
 

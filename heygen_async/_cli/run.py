@@ -432,7 +432,12 @@ class _Run:
 
 
 def _data_line(result: Result, *, as_json: bool) -> str:
-    """``status  video_id  input  file-or-error`` (tab-separated), or JSON."""
+    """
+    ``status  video_id  input  detail`` (tab-separated), or JSON.
+
+    *detail* is the downloaded file, else the error, else (``--no-download``)
+    the video's URL.
+    """
     if as_json:
         return json.dumps(result.to_json())
     detail = result.file or result.error or result.video_url or ""

@@ -611,3 +611,25 @@ def test_retry_failed_with_new_settings_keeps_what_completed(
         "heygen-out/bruno.mp4",
         "heygen-out/chen.mp4",
     ]
+
+
+@pytest.mark.parametrize("bad", ["{not json", '{"image_url": 5}'])
+def test_a_corrupt_journaled_request_is_a_clear_error(
+    served: ThreadedFake, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    """A hand-edited journal row: a message naming the journal, exit 1, no traceback."""
+    import sqlite3
+
+    copy_photos(Path("p"), 1)
+    argv = ["p", "--script", "Hi", "--voice-id", VOICE_ID]
+    assert render(served, *argv) == 0
+    with sqlite3.connect(Path("heygen-out", ".heygen", "journal.sqlite")) as db:
+        db.execute("UPDATE jobs SET request = ?", (bad,))
+    db.close()
+    capsys.readouterr()
+    assert render(served, *argv) == 1
+    err = capsys.readouterr().err
+    assert "the journal heygen-out/.heygen/journal.sqlite is unusable" in err
+    assert "--fresh" in err
+    assert "Traceback" not in err
+    assert served.stats.jobs_created == 1
