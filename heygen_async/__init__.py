@@ -60,6 +60,7 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
+from ._uploads import check_upload
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -162,6 +163,7 @@ __all__ = [
     "WebhookSecret",
     "audio_seconds",
     "balance_of",
+    "check_upload",
     "exceptions",
     "testing",
     "webhooks",

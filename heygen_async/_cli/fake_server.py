@@ -29,7 +29,6 @@ from typing import Any
 
 from heygen_async import Client, HeyGenError
 from heygen_async.testing import FakeHeyGen, Fault
-from heygen_async.testing._faults import FAULT_KINDS, FAULT_SPEC
 
 
 __all__ = ["add_arguments", "fake_server"]
@@ -82,8 +81,8 @@ def _create_delay(text: str) -> float:
 
 
 _FAULT_EPILOG = f"""\
-faults (--fault {FAULT_SPEC}, repeatable):
-  KIND         {", ".join(FAULT_KINDS)}
+faults (--fault {Fault.SPEC}, repeatable):
+  KIND         {", ".join(Fault.KINDS)}
   ROUTE        '*' (every /v3 route), POST:/v3/videos, or quoted "POST /v3/videos";
                GET:/v3/videos/statuses, GET:/v3/videos/{{video_id}}, POST:/v3/assets ...
   PROBABILITY  chance of striking each matching request (seeded by --seed)

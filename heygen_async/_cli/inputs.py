@@ -35,10 +35,8 @@ from typing import Any
 
 import attrs
 
-from heygen_async import VideoRequest
-from heygen_async._config import MAX_UPLOAD_BYTES
+from heygen_async import VideoRequest, check_upload
 from heygen_async._converter import field_kinds
-from heygen_async._uploads import IMAGE_TYPES, sniff_mime
 
 from .names import unique_names
 
@@ -270,22 +268,15 @@ def check_image(path: Path, label: str) -> None:
         msg = f"{label}: unsupported image type ({kind}); use PNG or JPEG"
         raise InputError(msg)
     try:
-        size = path.stat().st_size
-        with path.open("rb") as file:
-            head = file.read(16)
+        check_upload(path, images_only=True)
     except FileNotFoundError:
         msg = f"{label}: no such file"
         raise InputError(msg) from None
     except OSError as exc:
         msg = f"{label}: cannot read it ({exc.strerror or exc})"
         raise InputError(msg) from None
-    if size > MAX_UPLOAD_BYTES:
-        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
-        msg = f"{label}: {size} bytes is over the {limit} MiB upload limit"
-        raise InputError(msg)
-    if sniff_mime(head) not in IMAGE_TYPES:
-        msg = f"{label}: not a PNG or JPEG file (its content says otherwise)"
-        raise InputError(msg)
+    except ValueError as exc:
+        raise InputError(f"{label}: {exc}") from None
 
 
 # -- manifests ---------------------------------------------------------------

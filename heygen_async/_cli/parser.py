@@ -9,11 +9,12 @@ run, and ``fake-server`` gets its options the first time it is parsed.
 from __future__ import annotations
 
 import argparse
+import typing
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import Any, TypeAlias
 
-from heygen_async._models import ASPECT_RATIOS, RESOLUTIONS
+from heygen_async import VideoRequest
 
 from . import cost, query, render
 from .common import (
@@ -65,6 +66,12 @@ class _Subparser(argparse.ArgumentParser):
     def format_help(self) -> str:
         self._populated()
         return super().format_help()
+
+
+def _choices(field: str) -> tuple[str, ...]:
+    """The values a :class:`VideoRequest` field's ``Literal`` type allows."""
+    hint = typing.get_type_hints(VideoRequest)[field]  # Literal[...] | None
+    return tuple(v for arg in typing.get_args(hint) for v in typing.get_args(arg))
 
 
 def _version() -> str:
@@ -170,8 +177,8 @@ def _add_video_options(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="voice for the script (see 'heygen-async voices')",
     )
-    add("--resolution", choices=RESOLUTIONS)
-    add("--aspect-ratio", choices=ASPECT_RATIOS)
+    add("--resolution", choices=_choices("resolution"))
+    add("--aspect-ratio", choices=_choices("aspect_ratio"))
     add(
         "--title",
         metavar="TEXT",

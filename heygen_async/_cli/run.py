@@ -46,7 +46,7 @@ from heygen_async import (
     TimedOut,
     Video,
 )
-from heygen_async._batch.stores import set_aside
+from heygen_async._batch import set_aside
 
 from .common import sdk_logging
 from .inputs import Job

@@ -149,3 +149,10 @@ async def cost(client: hg.Client, requests: list[hg.VideoRequest]) -> float:
                 return outcome.error.spent
     _ = (job.basis, balance, seconds)
     return found.cost("usd")
+
+
+def preflight(photo: Path) -> str:
+    """Check a file before a batch uploads it; the fault spec for help texts."""
+    kinds: tuple[str, ...] = Fault.KINDS
+    _ = (Fault.SPEC, kinds)
+    return hg.check_upload(photo, images_only=True)
