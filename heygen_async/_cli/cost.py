@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from heygen_async import (
     Estimate,
     HeyGenError,
     Pricing,
+    VideoRequest,
     balance_of,
 )
 
@@ -32,7 +35,18 @@ from .common import positive_float
 from .inputs import Job
 
 
-__all__ = ["Plan", "add_cost_options", "confirm", "make_plan", "pricing"]
+__all__ = [
+    "Plan",
+    "SpendCheck",
+    "SpendRefused",
+    "add_cost_options",
+    "confirm",
+    "fetch_balance",
+    "make_plan",
+    "over_balance",
+    "plan_for",
+    "pricing",
+]
 
 
 def add_cost_options(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +104,7 @@ class Plan:
     uploads: int
     estimate: Estimate
     balance: Balance | None
+    sends: int | None = None  # None: a dry run, which does not open the journal
 
     @property
     def unit(self) -> str:
@@ -115,10 +130,7 @@ class Plan:
         rows = [
             ("jobs", str(self.jobs)),
             ("uploads", f"{self.uploads} distinct images"),
-            (
-                "creates",
-                f"up to {self.jobs} (jobs a journal already holds are not re-sent)",
-            ),
+            ("creates", self._creates()),
             ("video", length),
             ("cost", f"~{self.cost:,.2f} {self.unit} (estimated)"),
         ]
@@ -129,15 +141,55 @@ class Plan:
             rows.append(("balance", f"{self.balance.amount:,.2f} {self.unit}{plan}"))
         return rows
 
+    def _creates(self) -> str:
+        if self.sends is None:
+            return f"up to {self.jobs} (jobs the journal already holds are not re-sent)"
+        kept = self.jobs - self.sends
+        earlier = f"; {kept} sent by an earlier run, not counted" if kept else ""
+        return f"{self.sends}{earlier}"
 
-def _distinct_uploads(jobs: Sequence[Job]) -> int:
+
+def _distinct_uploads(requests: Sequence[VideoRequest]) -> int:
     """Local images by content: the client uploads each distinct one once."""
     digests = set()
-    for job in jobs:
-        path = job.request.image_path
+    for request in requests:
+        path = request.image_path
         if path is not None:
             digests.add(hashlib.sha256(Path(path).read_bytes()).hexdigest())
     return len(digests)
+
+
+async def fetch_balance(client: Client) -> Balance | None:
+    """
+    What the account has left, if it tells (``GET /v3/users/me``).
+
+    Raises:
+        AuthenticationError: The key was rejected.
+    """
+    try:
+        return balance_of(await client.get_me())
+    except HeyGenError as exc:
+        if isinstance(exc, AuthenticationError):
+            raise
+        return None  # a key that may not read the account: run on
+
+
+def plan_for(
+    client: Client,
+    requests: Sequence[VideoRequest],
+    rates: Pricing,
+    balance: Balance | None,
+    *,
+    jobs: int | None = None,
+) -> Plan:
+    """The plan for sending *requests* (of *jobs* in all); reads no network."""
+    return Plan(
+        jobs=len(requests) if jobs is None else jobs,
+        sends=None if jobs is None else len(requests),
+        uploads=_distinct_uploads(requests),
+        estimate=client.estimate(requests, pricing=rates),
+        balance=balance,
+    )
 
 
 async def make_plan(client: Client, jobs: Sequence[Job], rates: Pricing) -> Plan:
@@ -147,17 +199,50 @@ async def make_plan(client: Client, jobs: Sequence[Job], rates: Pricing) -> Plan
     Raises:
         AuthenticationError: The key was rejected.
     """
-    try:
-        balance = balance_of(await client.get_me())
-    except AuthenticationError:
-        raise
-    except HeyGenError:
-        balance = None  # some keys may not read the account: run on
-    return Plan(
-        jobs=len(jobs),
-        uploads=_distinct_uploads(jobs),
-        estimate=client.estimate([job.request for job in jobs], pricing=rates),
-        balance=balance,
+    balance = await fetch_balance(client)
+    return plan_for(client, [job.request for job in jobs], rates, balance)
+
+
+class SpendRefused(Exception):  # noqa: N818 (a CLI outcome, never raised to users)
+    """The run stops before sending: over the balance, or not confirmed."""
+
+
+@attrs.frozen(kw_only=True)
+class SpendCheck:
+    """
+    The check a run makes once it knows which jobs it will send.
+
+    Called with the requests a run would pay for (not those an earlier run
+    already sent, whose cost the balance has already paid), before anything
+    is sent. Shows the estimate; returns it, or raises :class:`SpendRefused`.
+    """
+
+    client: Client
+    pricing: Pricing
+    balance: Balance | None
+    show: Callable[[str, Sequence[tuple[str, str]]], None]
+    yes: bool = False
+    confirm_over: float | None = None
+    interactive: bool = False
+
+    def __call__(self, requests: Sequence[VideoRequest], jobs: int) -> Estimate:
+        plan = plan_for(self.client, requests, self.pricing, self.balance, jobs=jobs)
+        self.show("Estimate", plan.rows())
+        if plan.over_balance and not self.yes:
+            raise SpendRefused(over_balance(plan))
+        if not confirm(plan, over=self.confirm_over, interactive=self.interactive):
+            msg = "not started; nothing was sent"
+            raise SpendRefused(msg)
+        return plan.estimate
+
+
+def over_balance(plan: Plan) -> str:
+    """Why a run over the balance does not start, and what to do."""
+    balance = plan.balance.amount if plan.balance is not None else 0.0
+    return (
+        f"the estimate (~{plan.cost:,.2f} {plan.unit}) is above the balance "
+        f"({balance:,.2f} {plan.unit}); nothing was sent. Top up, render fewer "
+        "jobs, or add --yes to start anyway (estimates can be off)"
     )
 
 
@@ -181,8 +266,17 @@ def confirm(
         file=sys.stderr,
         flush=True,
     )
+    # Ctrl-C at the prompt means no: the run's own handler would only see it
+    # once the prompt returned.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main_thread else None
+    if main_thread:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         answer = ask("Start it? [y/N] ")
-    except EOFError:
+    except (EOFError, KeyboardInterrupt):
         return False
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous or signal.SIG_DFL)
     return answer.strip().lower() in ("y", "yes")

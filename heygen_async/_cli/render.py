@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import shlex
 import sqlite3
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-
-import attrs
 
 from heygen_async import (
     AuthenticationError,
@@ -28,7 +27,6 @@ from heygen_async import (
     HeyGenError,
     JournalBusyError,
     NotFoundError,
-    Pricing,
 )
 
 from .common import (
@@ -39,7 +37,15 @@ from .common import (
     make_client,
     poll_policy,
 )
-from .cost import Plan, confirm, make_plan, pricing
+from .cost import (
+    Plan,
+    SpendCheck,
+    SpendRefused,
+    fetch_balance,
+    make_plan,
+    over_balance,
+    pricing,
+)
 from .inputs import Defaults, InputError, Job, collect, collect_all, fold_problems
 from .progress import Reporter, make_reporter
 from .results import print_outcome_notes, summary_rows
@@ -105,53 +111,18 @@ async def voice_problems(client: Client, jobs: Sequence[Job]) -> list[str]:
     return lines
 
 
-@attrs.frozen(kw_only=True)
-class _Spend:
-    """How much a run may spend without asking: ``--yes``, ``--confirm-over``."""
-
-    pricing: Pricing
-    yes: bool = False
-    confirm_over: float | None = None
-    interactive: bool = False
-
-
-async def _check_spend(
-    client: Client, jobs: Sequence[Job], spend: _Spend, reporter: Reporter
-) -> Plan | None:
-    """The plan if the run may start; ``None`` (and why, said) if not."""
-    plan = await make_plan(client, jobs, spend.pricing)
-    reporter.summary("Estimate", plan.rows())
-    if plan.over_balance and not spend.yes:
-        error("render", _over_balance(plan))
-        return None
-    interactive = spend.interactive
-    if not confirm(plan, over=spend.confirm_over, interactive=interactive):
-        error("render", "not started; nothing was sent")
-        return None
-    return plan
-
-
-def _over_balance(plan: Plan) -> str:
-    balance = plan.balance.amount if plan.balance is not None else 0.0
-    return (
-        f"the estimate (~{plan.cost:,.2f} {plan.unit}) is above the balance "
-        f"({balance:,.2f} {plan.unit}); nothing was sent. Top up, render fewer "
-        "jobs, or add --yes to start anyway (estimates can be off)"
-    )
-
-
 async def _render(
     client: Client,
     jobs: Sequence[Job],
     config: RunConfig,
     reporter: Reporter,
     resume: str,
-    spend: _Spend,
+    spend: Callable[..., SpendCheck],
 ) -> int:
     async with client:
         try:
             await check_voices(client, jobs)
-            plan = await _check_spend(client, jobs, spend, reporter)
+            config.check_spend = spend(balance=await fetch_balance(client))
         except InputError as exc:
             error("render", str(exc))
             return EXIT_USAGE
@@ -161,8 +132,6 @@ async def _render(
         except HeyGenError as exc:
             error("render", f"cannot reach HeyGen: {exc}")
             return EXIT_FAILED
-        if plan is None:
-            return EXIT_USAGE
         try:
             report = await run_jobs(client, jobs, config, reporter)
         except (sqlite3.Error, ValueError) as exc:  # ValueError: a corrupt row
@@ -184,9 +153,10 @@ async def _render(
         except CommandMismatch as exc:
             error("render", _mismatch_message(config.out, exc))
             return EXIT_USAGE
-    rows = summary_rows(
-        report, out=config.out, download=config.download, estimate=plan.estimate
-    )
+        except SpendRefused as exc:
+            error("render", str(exc))
+            return EXIT_USAGE
+    rows = summary_rows(report, out=config.out, download=config.download)
     reporter.summary("Summary", rows)
     print_outcome_notes(report, reporter, resume=resume)
     return report.exit_code
@@ -238,13 +208,16 @@ def render(
         fresh=args.fresh,
         retry_failed=args.retry_failed,
     )
-    spend = _Spend(
+    reporter = make_reporter(environ=environ, plain=args.json)
+    spend = functools.partial(
+        SpendCheck,
+        client=client,
         pricing=pricing(args),
+        show=reporter.summary,
         yes=args.yes,
         confirm_over=args.confirm_over,
         interactive=sys.stdin.isatty() and sys.stderr.isatty(),
     )
-    reporter = make_reporter(environ=environ, plain=args.json)
     resume = resume_command(argv)
     return asyncio.run(_render(client, jobs, config, reporter, resume, spend))
 
@@ -284,7 +257,7 @@ def dry_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         error("render", f"{len(problems)} problems:\n{fold_problems(problems)}")
         return EXIT_USAGE
     if plan.over_balance and not args.yes:
-        error("render", _over_balance(plan))
+        error("render", over_balance(plan))
         return EXIT_USAGE
     error("render", "dry run: everything checks out; run without --dry-run to start")
     return EXIT_OK

@@ -77,6 +77,7 @@ class RunReport:
     elapsed: float
     requests: Mapping[str, int]
     stop_signal: int = signal.SIGINT  # what interrupted it, if it was
+    estimate: Estimate | None = None  # of the jobs this run sent, if made
 
     def count(self, status: str) -> int:
         """Jobs that ended with *status*."""
@@ -133,7 +134,7 @@ def previous_files(path: Path) -> dict[tuple[str, str], str]:
 
 
 def summary_rows(
-    report: RunReport, *, out: Path, download: bool, estimate: Estimate | None = None
+    report: RunReport, *, out: Path, download: bool
 ) -> list[tuple[str, str]]:
     """The summary table shared by ``render`` and ``demo``."""
     completed = report.count("completed")
@@ -147,8 +148,8 @@ def summary_rows(
     ]
     if report.count("pending"):
         rows.append(("not finished", str(report.count("pending"))))
-    if estimate is not None:
-        rows.append(("video seconds", _seconds(report, estimate)))
+    if report.estimate is not None:
+        rows.append(("video seconds", _seconds(report, report.estimate)))
     rows += [
         ("HTTP requests", describe_requests(report.requests)),
         ("elapsed", f"{report.elapsed:.1f} s"),

@@ -155,7 +155,11 @@ def test_confirm_over_asks_on_a_terminal_only() -> None:
     def closed(_text: str) -> str:
         raise EOFError
 
+    def interrupted(_text: str) -> str:
+        raise KeyboardInterrupt
+
     assert not confirm(plan, over=5, interactive=True, ask=closed)
+    assert not confirm(plan, over=5, interactive=True, ask=interrupted)
 
 
 def test_dry_run_through_the_real_cli_and_a_fake_server_process() -> None:
@@ -183,3 +187,21 @@ def test_dry_run_through_the_real_cli_and_a_fake_server_process() -> None:
     assert posts == {}
     assert stats["jobs_created"] == stats_before["jobs_created"] == 0
     assert process.returncode is None or process.returncode in (0, -15)
+
+
+def test_a_resumed_run_counts_only_what_it_will_send(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Jobs an earlier run paid for are not counted against what is left."""
+    quarter = " ".join(["word"] * 15)  # 6 s: ~0.60 usd each
+    with threaded_fake(credits=2) as served:
+        copy_photos(Path("p"), 2)
+        argv = ["render", "p", "--script", quarter, "--voice-id", VOICE_ID, *FAST]
+        assert main(argv, environ=served.environ()) == 0
+        assert served.call(lambda: served.fake.credits) == 0
+        capsys.readouterr()
+        assert main(argv, environ=served.environ()) == 0
+        assert served.stats.jobs_created == 2
+    err = capsys.readouterr().err
+    assert "creates  0; 2 sent by an earlier run, not counted" in err
+    assert "cost     ~0.00 usd (estimated)" in err
