@@ -7,6 +7,9 @@ Commands:
   no API key, no network, no cost (``demo``, ``samples``).
 - ``render``: photos, folders, globs or a CSV/JSONL manifest in, MP4s out,
   resumable (``render``, ``inputs``, ``run``, ``results``, ``progress``).
+  Before sending it estimates the cost and compares it with the balance;
+  ``--dry-run`` checks everything and prints the plan, sending nothing paid
+  (``cost``).
 - ``voices``, ``status``, ``account`` and ``download``: look up voices,
   video statuses (``--url`` for fresh links) and the balance; save finished
   videos by id (``query``).
@@ -31,8 +34,11 @@ Exit codes:
  0     success: every video completed (and was downloaded)
  1     some job failed or timed out, a video failed or is unknown
        (``status``), or the API could not be used
- 2     usage error or bad input (nothing was submitted), --out in use
-       by another run, or --out holding another command's journal
+ 2     usage error or bad input (nothing was submitted), a rejected API
+       key, --out in use by another run, --out holding another
+       command's journal, an estimate above the balance (without
+       --yes) or a run not confirmed; ``render --dry-run``: the run
+       would not start
  130   interrupted by Ctrl-C (the journal keeps unfinished jobs)
  143   stopped by SIGTERM, as by Ctrl-C (Docker, systemd, Kubernetes)
 =====  ==============================================================

@@ -262,8 +262,9 @@ def confirm(
         return True
     print(
         f"This run is estimated at ~{plan.cost:,.2f} {plan.unit}, above "
-        f"--confirm-over {over:g}.",
-        file=sys.stderr,
+        f"--confirm-over {over:g}. Start it? [y/N] ",
+        end="",
+        file=sys.stderr,  # stdout is for data, and may be a pipe
         flush=True,
     )
     # Ctrl-C at the prompt means no: the run's own handler would only see it
@@ -273,7 +274,7 @@ def confirm(
     if main_thread:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        answer = ask("Start it? [y/N] ")
+        answer = ask("")
     except (EOFError, KeyboardInterrupt):
         return False
     finally:

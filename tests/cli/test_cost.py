@@ -135,7 +135,9 @@ def _plan(served: ThreadedFake) -> Plan:
     return asyncio.run(plan())
 
 
-def test_confirm_over_asks_on_a_terminal_only() -> None:
+def test_confirm_over_asks_on_a_terminal_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """Above --confirm-over, a terminal is asked; 'y' starts, anything else not."""
     with threaded_fake() as served:
         plan = _plan(served)
@@ -146,7 +148,8 @@ def test_confirm_over_asks_on_a_terminal_only() -> None:
         return "y"
 
     assert confirm(plan, over=5, interactive=True, ask=answer)
-    assert asked == ["Start it? [y/N] "]
+    assert asked == [""]
+    assert "above --confirm-over 5. Start it? [y/N] " in capsys.readouterr().err
     assert not confirm(plan, over=5, interactive=True, ask=lambda _: "")
     assert confirm(plan, over=5, interactive=False, ask=lambda _: "")
     assert confirm(plan, over=10, interactive=True, ask=lambda _: "")
@@ -205,3 +208,33 @@ def test_a_resumed_run_counts_only_what_it_will_send(
     err = capsys.readouterr().err
     assert "creates  0; 2 sent by an earlier run, not counted" in err
     assert "cost     ~0.00 usd (estimated)" in err
+
+
+def test_confirm_over_on_a_real_terminal_sends_nothing_when_told_no() -> None:
+    """The installed command on a pty: it asks, 'n' stops it (exit 2, no POST)."""
+    import os
+    import pty
+    import select
+
+    copy_photos(Path("p"), 1)
+    with threaded_fake() as served:
+        leader, follower = pty.openpty()
+        argv = ["render", "p", "--script", MINUTE, "--voice-id", VOICE_ID]
+        with subprocess.Popen(
+            [*cli_command(), *argv, "--confirm-over", "1"],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=cli_env(**served.environ(), TERM="dumb", NO_COLOR="1"),
+        ) as process:
+            os.close(follower)
+            seen = b""
+            while b"[y/N]" not in seen:
+                ready, _, _ = select.select([leader], [], [], 30)
+                assert ready, seen
+                seen += os.read(leader, 4096)
+            os.write(leader, b"n\n")
+            assert process.wait(timeout=30) == 2
+        os.close(leader)
+        assert _posts(served.stats) == 0
+    assert b"~6.00 usd" in seen
