@@ -15,7 +15,9 @@ Commands:
   videos by id (``query``).
 - ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
   foreground; its first line on stdout is the URL, so scripts and tests can
-  start it with ``--port 0``. ``--base-url`` points any command at it.
+  start it with ``--port 0``, and the next ones the ``export`` lines to paste
+  (``--base-url`` also points any command at it). ``--webhook-url`` registers
+  an endpoint and prints its secret.
   ``--fault`` and ``--create-delay`` make it misbehave on purpose, to rehearse
   outages, truncated answers and crashes from the shell (``fake_server``).
 

@@ -86,7 +86,8 @@ def _add_fake_server(commands: _Commands) -> None:
         "fake-server",
         help="run a local fake HeyGen v3 API server",
         description="Serve a fake HeyGen v3 API until Ctrl-C or SIGTERM. "
-        "The first line on stdout says where it listens.",
+        "The first line on stdout says where it listens; the next ones are "
+        "the export lines to paste into a shell.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         populate=_fake_server_arguments,
     )
