@@ -578,10 +578,19 @@ class Client(WebhookMethods, ClientBase):
         )
 
     def estimate(
-        self, requests: Iterable[VideoRequest], *, pricing: Pricing | None = None
+        self,
+        requests: Iterable[VideoRequest],
+        *,
+        pricing: Pricing | None = None,
+        audio: Mapping[str, float | str | os.PathLike[str]] | None = None,
     ) -> Estimate:
-        """Estimated video seconds and credits of *requests*; nothing is sent."""
-        return estimate(requests, pricing=pricing)
+        """
+        Estimated video seconds and credits of *requests*; nothing is sent.
+
+        *audio* maps an ``audio_url`` / ``audio_asset_id`` to its seconds or
+        its local WAV/MP3 file. See :class:`Pricing` for the rates.
+        """
+        return estimate(requests, pricing=pricing, audio=audio)
 
     # -- helpers ----------------------------------------------------------
 

@@ -4,10 +4,10 @@ What a batch will cost, before it costs anything.
 HeyGen bills per second of video, and a video lasts as long as its speech.
 So an estimate of each job's length is its script's words at a speaking
 rate (:attr:`Pricing.words_per_minute`, 150 by default, a common narration
-pace) divided by ``voice_settings.speed``; or, for a local audio file, the
-length its WAV or MP3 header gives. An ``audio_url`` or ``audio_asset_id``
-has no length the API tells (assets carry no duration), so such a job's
-length is unknown and counted apart.
+pace) divided by ``voice_settings.speed``. An ``audio_url`` or
+``audio_asset_id`` has no length the API tells (assets carry no duration):
+give it in *audio*, as seconds or as the local WAV/MP3 file it came from
+(its header is read); otherwise the job's length is unknown, counted apart.
 
 Credits are seconds times a rate: :attr:`Pricing.credits_per_second`, or
 :attr:`Pricing.usd_per_second` for a wallet kept in USD. HeyGen's API does
@@ -18,9 +18,10 @@ the real ``duration`` of each video is known once it finishes.
 
 from __future__ import annotations
 
+import os
 import struct
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
@@ -129,30 +130,42 @@ class Balance:
 
 
 def estimate_job(
-    request: VideoRequest, pricing: Pricing, *, audio_path: Path | None = None
+    request: VideoRequest,
+    pricing: Pricing,
+    *,
+    audio: Mapping[str, float | str | os.PathLike[str]] | None = None,
 ) -> JobEstimate:
     """
     One request's estimated length.
 
-    *audio_path* is the local audio file an ``audio_url`` or
-    ``audio_asset_id`` was made from, if the caller has it.
+    *audio* maps an ``audio_url`` or ``audio_asset_id`` to its length in
+    seconds, or to the local WAV/MP3 file it was made from (its header is
+    read): the API does not say how long an audio asset is.
     """
     if request.script is not None:
         words = max(1, len(request.script.split()))
         speed = request.voice_settings.speed if request.voice_settings else None
         seconds = words * 60.0 / pricing.words_per_minute / (speed or 1.0)
         return JobEstimate(seconds=round(seconds, 1), basis="script")
-    if audio_path is not None and (length := audio_seconds(audio_path)) is not None:
+    source = request.audio_url or request.audio_asset_id
+    known = (audio or {}).get(source) if source is not None else None
+    if isinstance(known, int | float):
+        return JobEstimate(seconds=float(known), basis="audio length")
+    if known is not None and (length := audio_seconds(Path(known))) is not None:
         return JobEstimate(seconds=round(length, 1), basis="audio file")
     return JobEstimate(seconds=None, basis="unknown")
 
 
 def estimate(
-    requests: Iterable[VideoRequest], *, pricing: Pricing | None = None
+    requests: Iterable[VideoRequest],
+    *,
+    pricing: Pricing | None = None,
+    audio: Mapping[str, float | str | os.PathLike[str]] | None = None,
 ) -> Estimate:
     """The estimated seconds and credits of *requests* (nothing is sent)."""
     rates = pricing or Pricing()
-    return Estimate(jobs=tuple(estimate_job(r, rates) for r in requests), pricing=rates)
+    jobs = tuple(estimate_job(r, rates, audio=audio) for r in requests)
+    return Estimate(jobs=jobs, pricing=rates)
 
 
 def balance_of(account: Account) -> Balance | None:

@@ -48,6 +48,29 @@ async def test_audio_sources_have_no_estimable_length(client: hg.Client) -> None
     assert found.seconds == 0
 
 
+async def test_audio_lengths_given_as_seconds_or_local_files(
+    client: hg.Client, tmp_path: Path
+) -> None:
+    """The caller knows its audio: seconds, or the WAV it uploaded."""
+    path = tmp_path / "a.wav"
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(1)
+        audio.setframerate(1000)
+        audio.writeframes(b"\0" * 4000)
+    by_url = hg.VideoRequest(image_url=IMAGE, audio_url="https://x/a.mp3")
+    by_asset = hg.VideoRequest(image_url=IMAGE, audio_asset_id="asset_1")
+    other = hg.VideoRequest(image_url=IMAGE, audio_asset_id="asset_2")
+    found = client.estimate(
+        [by_url, by_asset, other],
+        audio={"https://x/a.mp3": 12.5, "asset_1": path, "asset_2": tmp_path / "no"},
+    )
+    assert [j.seconds for j in found.jobs] == [12.5, 4.0, None]
+    assert [j.basis for j in found.jobs] == ["audio length", "audio file", "unknown"]
+    assert found.seconds == 16.5
+    assert found.unknown == 1
+
+
 def test_bad_rates_are_refused() -> None:
     """A rate of 0 would make every run look free."""
     with pytest.raises(ValueError, match="credits_per_second"):

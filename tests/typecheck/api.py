@@ -135,7 +135,9 @@ async def account_and_avatars(client: hg.Client, video_ids: list[str]) -> str:
 async def cost(client: hg.Client, requests: list[hg.VideoRequest]) -> float:
     """Estimate, compare with the balance, cap a batch."""
     pricing = hg.Pricing(words_per_minute=160, credits_per_second=0.2)
-    found: hg.Estimate = client.estimate(requests, pricing=pricing)
+    found: hg.Estimate = client.estimate(
+        requests, pricing=pricing, audio={"asset_1": 12.0, "asset_2": Path("a.wav")}
+    )
     job: hg.JobEstimate = found.jobs[0]
     balance: hg.Balance | None = hg.balance_of(await client.get_me())
     seconds: float | None = hg.audio_seconds(Path("a.wav"))
