@@ -24,6 +24,7 @@ import inspect
 import shlex
 import signal
 import sys
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -112,10 +113,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(command=fake_server)
 
 
+def _webhook_url(text: str) -> str:
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        msg = f"expected an http(s) URL, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
 def _add_webhook_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add(
         "--webhook-url",
+        type=_webhook_url,
         dest="webhook_urls",
         action="append",
         default=[],
@@ -347,7 +357,7 @@ def fake_server(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
             file=sys.stderr,
         )
         return 1
-    except HeyGenError as exc:  # a --webhook-url the server refused
+    except (HeyGenError, ValueError) as exc:  # a --webhook-url refused
         print(f"heygen-async fake-server: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover - only without signal handlers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import subprocess
@@ -175,6 +176,9 @@ def test_fake_server_prints_export_lines_and_webhook_secrets() -> None:
         assert exports == {"HEYGEN_API_BASE": url, "HEYGEN_API_KEY": "paste-me"}
         [registered] = [line for line in lines if line.startswith("webhook endpoint")]
         assert f"-> {hook} (secret: whsec_" in registered
+        # Standard Webhooks secrets are base64 key bytes (HeyGen's are hex).
+        secret = registered.rsplit("whsec_", 1)[1].rstrip(")")
+        assert len(base64.b64decode(secret, validate=True)) == 32
         done = subprocess.run(
             [*cli_command(), "account", "--json"],
             env=cli_env(**exports),
@@ -185,3 +189,11 @@ def test_fake_server_prints_export_lines_and_webhook_secrets() -> None:
         )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["currency"] == "usd"
+
+
+def test_fake_server_refuses_a_webhook_url_that_is_not_http(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bad --webhook-url is a usage error, before the server starts."""
+    assert main(["fake-server", "--port", "0", "--webhook-url", "not a url"]) == 2
+    assert "expected an http(s) URL, got 'not a url'" in capsys.readouterr().err
