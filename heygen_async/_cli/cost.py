@@ -68,7 +68,8 @@ def add_cost_options(parser: argparse.ArgumentParser) -> None:
         "--confirm-over",
         type=positive_float,
         metavar="CREDITS",
-        help="on a terminal, ask before a run estimated above CREDITS",
+        help="on a terminal, ask before a run estimated above CREDITS (in the "
+        "balance's unit: credits, or USD for a wallet kept in USD)",
     )
     default = Pricing()
     add(
@@ -120,6 +121,21 @@ class Plan:
     def over_balance(self) -> bool:
         """The estimate is above what the account has left."""
         return self.balance is not None and self.cost > self.balance.amount
+
+    def to_json(self) -> dict[str, object]:
+        """The plan as one JSON object (``render --dry-run --json``)."""
+        balance = self.balance
+        return {
+            "jobs": self.jobs,
+            "uploads": self.uploads,
+            "creates": self.jobs if self.sends is None else self.sends,
+            "estimated_seconds": round(self.estimate.seconds, 1),
+            "unknown_length_jobs": self.estimate.unknown,
+            "estimated_cost": round(self.cost, 4),
+            "unit": self.unit,
+            "balance": balance.amount if balance is not None else None,
+            "over_balance": self.over_balance,
+        }
 
     def rows(self) -> list[tuple[str, str]]:
         """The plan as ``label, value`` rows."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import json
 import shlex
 import sqlite3
 import sys
@@ -249,10 +250,13 @@ def dry_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except HeyGenError as exc:
         error("render", f"cannot reach HeyGen: {exc}")
         return EXIT_FAILED
-    print("Plan (dry run: nothing was uploaded or created)")
-    width = max(len(label) for label, _ in plan.rows())
-    for label, value in plan.rows():
-        print(f"  {label.ljust(width)}  {value}")
+    if args.json:
+        print(json.dumps({**plan.to_json(), "problems": problems}))
+    else:
+        print("Plan (dry run: nothing was uploaded or created)")
+        width = max(len(label) for label, _ in plan.rows())
+        for label, value in plan.rows():
+            print(f"  {label.ljust(width)}  {value}")
     if problems:
         error("render", f"{len(problems)} problems:\n{fold_problems(problems)}")
         return EXIT_USAGE

@@ -106,6 +106,22 @@ def test_a_run_over_the_balance_sends_nothing_unless_yes(
     assert row["duration"] == 60.0
 
 
+def test_dry_run_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json prints the plan and the problems as one object on stdout."""
+    with threaded_fake(credits=5) as served:
+        copy_photos(Path("p"), 1)
+        argv = ["render", "p", "--script", MINUTE, "--voice-id", "nope"]
+        code = main([*argv, "--dry-run", "--json"], environ=served.environ())
+    assert code == 2
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["jobs"] == plan["creates"] == plan["uploads"] == 1
+    assert (plan["estimated_seconds"], plan["estimated_cost"]) == (60.0, 6.0)
+    assert (plan["unit"], plan["balance"], plan["over_balance"]) == ("usd", 5.0, True)
+    assert plan["unknown_length_jobs"] == 0
+    assert len(plan["problems"]) == 1
+    assert "voice 'nope' does not exist" in plan["problems"][0]
+
+
 def test_rates_are_configurable(capsys: pytest.CaptureFixture[str]) -> None:
     """--usd-per-second 0.01 brings a minute down to 0.60 usd, under 5."""
     with threaded_fake(credits=5) as served:
