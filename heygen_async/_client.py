@@ -27,7 +27,7 @@ from ._batch.stores import JobStore
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
-from ._estimate import Estimate, Pricing, estimate
+from ._estimate import AudioLengths, Estimate, Pricing, estimate
 from ._http import last_request_id, page_of
 from ._models import (
     Account,
@@ -582,14 +582,9 @@ class Client(WebhookMethods, ClientBase):
         requests: Iterable[VideoRequest],
         *,
         pricing: Pricing | None = None,
-        audio: Mapping[str, float | str | os.PathLike[str]] | None = None,
+        audio: AudioLengths | None = None,
     ) -> Estimate:
-        """
-        Estimated video seconds and credits of *requests*; nothing is sent.
-
-        *audio* maps an ``audio_url`` / ``audio_asset_id`` to its seconds or
-        its local WAV/MP3 file. See :class:`Pricing` for the rates.
-        """
+        """Estimated seconds and credits of *requests*; sends nothing (see Pricing)."""
         return estimate(requests, pricing=pricing, audio=audio)
 
     # -- helpers ----------------------------------------------------------

@@ -30,6 +30,7 @@ from ._models import Account, VideoRequest
 
 
 __all__ = [
+    "AudioLengths",
     "Balance",
     "Estimate",
     "JobEstimate",
@@ -39,6 +40,10 @@ __all__ = [
     "estimate",
     "estimate_job",
 ]
+
+
+#: Audio lengths by ``audio_url`` / ``audio_asset_id``: seconds, or a local file.
+AudioLengths = Mapping[str, float | str | os.PathLike[str]]
 
 
 def _positive(
@@ -133,7 +138,7 @@ def estimate_job(
     request: VideoRequest,
     pricing: Pricing,
     *,
-    audio: Mapping[str, float | str | os.PathLike[str]] | None = None,
+    audio: AudioLengths | None = None,
 ) -> JobEstimate:
     """
     One request's estimated length.
@@ -160,7 +165,7 @@ def estimate(
     requests: Iterable[VideoRequest],
     *,
     pricing: Pricing | None = None,
-    audio: Mapping[str, float | str | os.PathLike[str]] | None = None,
+    audio: AudioLengths | None = None,
 ) -> Estimate:
     """The estimated seconds and credits of *requests* (nothing is sent)."""
     rates = pricing or Pricing()
