@@ -107,9 +107,7 @@ class ClientBase:
         self._strict = strict
         self._converter = make_converter(strict=strict)
         self._uploads = UploadCache()
-        self._observe = Instrumentation.build(
-            event_hooks=event_hooks, telemetry=telemetry
-        )
+        self._observe = Instrumentation.build(hooks=event_hooks, otel=telemetry)
         # Extension point for aclose(): async callbacks run first, newest
         # first (the scheduler registers its shutdown here).
         self._close_callbacks: list[CloseCallback] = []

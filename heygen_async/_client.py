@@ -85,12 +85,9 @@ class Client(WebhookMethods, ClientBase):
         strict: Reject unknown fields in responses (for tests and fakes).
         limits: Caps on response bodies, JSON nesting, pages followed and
             downloaded files (:class:`Limits`).
-        event_hooks: ``{"request": [...], "response": [...]}``: callables
-            (sync or async) given a :class:`RequestInfo` or
-            :class:`ResponseInfo` for every HTTP attempt, retries included;
-            the API key is redacted. A hook that raises is logged, not raised.
-        telemetry: ``True`` or an :class:`OpenTelemetry` for spans and
-            metrics (the ``otel`` extra).
+        event_hooks: ``{"request": [...], "response": [...]}``: callables,
+            sync or async, shown each HTTP attempt (the key redacted).
+        telemetry: ``True`` or an :class:`OpenTelemetry`: spans and metrics.
 
     Raises:
         ConfigurationError: No API key, or an unusable *base_url*.

@@ -100,24 +100,24 @@ class Instrumentation:
 
     @classmethod
     def build(
-        cls, *, event_hooks: EventHooks | None, telemetry: bool | OpenTelemetry
+        cls, *, hooks: EventHooks | None, otel: bool | OpenTelemetry
     ) -> Instrumentation:
         """
-        Check the client's arguments and build its instrumentation.
+        Check the client's ``event_hooks`` and ``telemetry`` and build on them.
 
         Raises:
             ValueError: Unknown hook events, hooks that are not callables, or
-                a *telemetry* that is neither a bool nor an OpenTelemetry.
+                a telemetry that is neither a bool nor an OpenTelemetry.
         """
-        hooks = Hooks.of(event_hooks)
-        if telemetry is True:
-            return cls(hooks=hooks, telemetry=OpenTelemetry())
-        if telemetry is False:
-            return cls(hooks=hooks)
-        if not isinstance(telemetry, OpenTelemetry):
-            msg = f"telemetry must be a bool or an OpenTelemetry, got {telemetry!r}"
+        checked = Hooks.of(hooks)
+        if otel is True:
+            return cls(hooks=checked, telemetry=OpenTelemetry())
+        if otel is False:
+            return cls(hooks=checked)
+        if not isinstance(otel, OpenTelemetry):
+            msg = f"telemetry must be a bool or an OpenTelemetry, got {otel!r}"
             raise ValueError(msg)
-        return cls(hooks=hooks, telemetry=telemetry)
+        return cls(hooks=checked, telemetry=otel)
 
     def attempt(
         self,

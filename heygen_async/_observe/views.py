@@ -8,9 +8,9 @@ but never change what is sent, and never read the key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 
 __all__ = ["REDACTED", "RequestInfo", "ResponseInfo", "redact"]
@@ -23,12 +23,12 @@ _SECRET_HEADERS = frozenset(
 
 
 def redact(headers: Mapping[str, str]) -> Mapping[str, str]:
-    """A read-only copy of *headers* with every credential replaced."""
-    return MappingProxyType(
-        {
-            name: REDACTED if name.lower() in _SECRET_HEADERS else value
+    """A read-only, case-insensitive copy of *headers*, credentials replaced."""
+    return CIMultiDictProxy(
+        CIMultiDict(
+            (name, REDACTED if name.lower() in _SECRET_HEADERS else value)
             for name, value in headers.items()
-        }
+        )
     )
 
 
@@ -42,7 +42,8 @@ class RequestInfo:
         url: The full URL, query string included.
         route: The path template, e.g. ``/v3/videos/{video_id}``: group by it,
             not by *url*, to keep ids out of your metrics.
-        headers: The request headers; the API key reads ``[redacted]``.
+        headers: The request headers (read-only, case-insensitive); the API
+            key reads ``[redacted]``.
         attempt: 1 for the first try, 2 for the first retry, ...
     """
 
