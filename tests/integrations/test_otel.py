@@ -330,3 +330,17 @@ def test_core_never_imports_opentelemetry() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+async def test_a_wait_that_cannot_happen_is_an_error(
+    secret_fake: FakeHeyGen, telemetry: Telemetry
+) -> None:
+    """A wait on a video HeyGen does not know ends with outcome ``error``."""
+    async with strict_client(secret_fake, telemetry=telemetry.otel) as client:
+        with pytest.raises(hg.NotFoundError):
+            await client.wait_for_video("no-such-video")
+    (span,) = telemetry.spans("heygen.wait_for_video")
+    assert span.attributes is not None
+    assert span.attributes["heygen.outcome"] == "error"
+    assert span.attributes["error.type"] == "NotFoundError"
+    assert span.status.status_code is StatusCode.ERROR
