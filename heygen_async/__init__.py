@@ -60,6 +60,8 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
+from ._observe.otel import OpenTelemetry
+from ._observe.views import RequestInfo, ResponseInfo
 from ._uploads import check_upload
 from .exceptions import (
     APIError,
@@ -128,6 +130,7 @@ __all__ = [
     "Limits",
     "MemoryStore",
     "NotFoundError",
+    "OpenTelemetry",
     "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -135,7 +138,9 @@ __all__ = [
     "PollPolicy",
     "Pricing",
     "RateLimitError",
+    "RequestInfo",
     "RequestTimeoutError",
+    "ResponseInfo",
     "ResponseValidationError",
     "RetryPolicy",
     "SQLiteStore",
