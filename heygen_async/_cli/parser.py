@@ -144,7 +144,9 @@ def _add_render(commands: _Commands) -> None:
         "paid for are picked up from the journal in OUT/.heygen, never sent "
         "twice. One run at a time may use an --out; a different script, voice "
         "or options on the same --out is refused (see --fresh and "
-        "--retry-failed). Results: OUT/results.jsonl.",
+        "--retry-failed). Before anything is sent, the run's cost is "
+        "estimated and checked against the balance; --dry-run checks and "
+        "plans without sending. Results: OUT/results.jsonl.",
     )
     parser.add_argument(
         "inputs",
