@@ -24,6 +24,14 @@ from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
 from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
+from ._estimate import (
+    Balance,
+    Estimate,
+    JobEstimate,
+    Pricing,
+    audio_seconds,
+    balance_of,
+)
 from ._models import (
     Account,
     Asset,
@@ -54,6 +62,7 @@ from ._models import (
 )
 from ._observe.otel import OpenTelemetry
 from ._observe.views import RequestInfo, ResponseInfo
+from ._uploads import check_upload
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -62,6 +71,7 @@ from .exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
     InvalidSignatureError,
@@ -96,6 +106,7 @@ __all__ = [
     "AvatarLook",
     "Background",
     "BadRequestError",
+    "Balance",
     "Batch",
     "BatchStats",
     "Caption",
@@ -104,11 +115,14 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CreatedVideo",
+    "CreditLimitError",
     "CreditPool",
+    "Estimate",
     "Failed",
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
+    "JobEstimate",
     "JobHandle",
     "JobRecord",
     "JobStore",
@@ -122,6 +136,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhotoAvatar",
     "PollPolicy",
+    "Pricing",
     "RateLimitError",
     "RequestInfo",
     "RequestTimeoutError",
@@ -151,6 +166,9 @@ __all__ = [
     "WebhookEventRecord",
     "WebhookEventType",
     "WebhookSecret",
+    "audio_seconds",
+    "balance_of",
+    "check_upload",
     "exceptions",
     "testing",
     "webhooks",

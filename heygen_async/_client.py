@@ -27,6 +27,7 @@ from ._batch.stores import JobStore
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
+from ._estimate import AudioLengths, Estimate, Pricing, estimate
 from ._http import last_request_id, page_of
 from ._models import (
     Account,
@@ -540,6 +541,8 @@ class Client(WebhookMethods, ClientBase):
         max_uploads: int = 4,
         outcome_buffer: int = 100,
         store: JobStore | None = None,
+        max_credits: float | None = None,
+        pricing: Pricing | None = None,
     ) -> Batch:
         """
         Render many videos with at most *max_in_flight* running at once.
@@ -560,6 +563,10 @@ class Client(WebhookMethods, ClientBase):
                 resumable after a crash: open a batch on the same file and
                 it re-attaches to every job without paying twice. Defaults
                 to a fresh :class:`MemoryStore`.
+            max_credits: Stop admitting once the jobs' estimated credits
+                (see :meth:`estimate`) would pass this; the rest are reported
+                as ``Failed`` with :class:`CreditLimitError`, never sent.
+            pricing: The rates for *max_credits*; :class:`Pricing` defaults.
         """
         return Batch(
             _Submitter(self),
@@ -570,7 +577,19 @@ class Client(WebhookMethods, ClientBase):
             max_uploads=max_uploads,
             outcome_buffer=outcome_buffer,
             store=store,
+            max_credits=max_credits,
+            pricing=pricing,
         )
+
+    def estimate(
+        self,
+        requests: Iterable[VideoRequest],
+        *,
+        pricing: Pricing | None = None,
+        audio: AudioLengths | None = None,
+    ) -> Estimate:
+        """Estimated seconds and credits of *requests*; sends nothing (see Pricing)."""
+        return estimate(requests, pricing=pricing, audio=audio)
 
     # -- helpers ----------------------------------------------------------
 
