@@ -25,6 +25,7 @@ from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
 from ._estimate import (
+    AudioLengths,
     Balance,
     Estimate,
     JobEstimate,
@@ -97,6 +98,7 @@ __all__ = [
     "APIError",
     "Account",
     "Asset",
+    "AudioLengths",
     "AuthenticationError",
     "AutoReload",
     "AvatarConsentRequiredError",
