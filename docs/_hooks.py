@@ -21,6 +21,8 @@ MODULES = ("heygen_async.testing", "heygen_async.webhooks", "heygen_async.fastap
 # Sphinx roles left in docstrings (``:class:`~heygen_async.Client```) render
 # as a role name beside inline code; keep the code, drop the role.
 _ROLE = re.compile(r":(?:class|func|meth|attr|exc|data|mod|obj):(<code>)~?")
+# reStructuredText's "Example::" introduces the code block that follows.
+_LITERAL = re.compile(r"::</p>")
 
 
 def inventory_names(path: Path) -> set[str]:
@@ -39,8 +41,8 @@ def missing_names(documented: set[str]) -> list[str]:
 
 
 def on_page_content(html: str, **_: Any) -> str:
-    """Drop Sphinx role prefixes the docstrings carry."""
-    return _ROLE.sub(r"\1", html)
+    """Drop the Sphinx roles and ``::`` markers the docstrings carry."""
+    return _LITERAL.sub(":</p>", _ROLE.sub(r"\1", html))
 
 
 def on_post_build(config: Any, **_: Any) -> None:

@@ -46,9 +46,10 @@ def test_every_public_name_must_be_documented(tmp_path: Path) -> None:
 
 
 def test_sphinx_roles_are_dropped_from_rendered_docstrings() -> None:
-    """``:class:`~heygen_async.Client``` renders as code, without the role."""
+    """A role renders as code alone; ``Example::`` as ``Example:``."""
     hooks = load_hooks()
-    html = "see :class:<code>~heygen_async.Client</code> and :meth:<code>x.y</code>"
+    html = "<p>see :class:<code>~heygen_async.Client</code> and :meth:<code>x.y</code>"
+    html += "::</p>"
     assert hooks.on_page_content(html) == (
-        "see <code>heygen_async.Client</code> and <code>x.y</code>"
+        "<p>see <code>heygen_async.Client</code> and <code>x.y</code>:</p>"
     )
