@@ -102,7 +102,10 @@ def _runner(request: pytest.FixtureRequest) -> _Runner:
     marker = request.node.get_closest_marker("asyncio")
     if marker is not None and request.config.pluginmanager.has_plugin("asyncio"):
         scope = marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")
-        default = request.config.getini("asyncio_default_test_loop_scope")
+        try:
+            default = request.config.getini("asyncio_default_test_loop_scope")
+        except ValueError:  # pytest-asyncio < 0.26 runs every test per function
+            default = None
         return _Runner("asyncio", loop_scope=scope or default or "function")
     if inspect.iscoroutinefunction(getattr(request.node, "obj", None)):
         pytest.fail(
