@@ -52,6 +52,8 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
+from ._observe.otel import OpenTelemetry
+from ._observe.views import RequestInfo, ResponseInfo
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -114,13 +116,16 @@ __all__ = [
     "Limits",
     "MemoryStore",
     "NotFoundError",
+    "OpenTelemetry",
     "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PhotoAvatar",
     "PollPolicy",
     "RateLimitError",
+    "RequestInfo",
     "RequestTimeoutError",
+    "ResponseInfo",
     "ResponseValidationError",
     "RetryPolicy",
     "SQLiteStore",
