@@ -43,7 +43,7 @@ __all__ = [
 
 
 AudioLengths = Mapping[str, float | str | os.PathLike[str]]
-"""An audio URL or asset id mapped to its length: seconds, or a local WAV/MP3 to measure."""
+"""An audio URL or asset id mapped to its length: seconds, or a WAV/MP3 file."""
 
 
 def _positive(
