@@ -130,3 +130,20 @@ async def account_and_avatars(client: hg.Client, video_ids: list[str]) -> str:
     except hg.ResponseValidationError as drift:
         return f"{drift.route} {drift.fields} {drift.request_id}"
     return look.id
+
+
+async def campaign(client: hg.Client, rows: list[str], voice_id: str) -> int:
+    """One shard at a time of a campaign shared by every machine (redis extra)."""
+    done = 0
+    async for shard, store in hg.claim_shards("redis://r:6379/0", "spring", 64):
+        journal: hg.JobStore = store
+        async with client.batch(store=journal) as batch:
+            for url in rows:
+                batch.submit(
+                    hg.VideoRequest(image_url=url, script="Hi", voice_id=voice_id),
+                    tag=f"{shard}:{url}",
+                )
+        done += shard >= 0
+    pinned = hg.RedisStore("redis://r", "j", run_id="spring/1", lease=10.0, wait=True)
+    _ = pinned.journal
+    return done
