@@ -54,6 +54,7 @@ __all__ = ["RedisStore", "campaign_records", "claim_shards"]
 SCHEMA_VERSION = 1
 _FIELDS = tuple(field.name for field in attrs.fields(JobRecord) if field.name != "key")
 _LOAD_CHUNK = 1000
+_WAIT_MS = 100  # how long a write waits for its replicas
 
 # The lease guard every write shares: the caller still holds the journal if
 # the lease holds its token, or if the lease expired and nobody took the
@@ -364,7 +365,13 @@ class RedisStore:
                     raise JournalBusyError(self.journal) from None
                 raise
             if self.wait_replicas:
-                await client.wait(self.wait_replicas, 1000)
+                acked = await client.wait(self.wait_replicas, _WAIT_MS)
+                if acked < self.wait_replicas:
+                    log.warning(
+                        "heygen.journal_write_not_replicated journal=%s replicas=%s",
+                        self.journal,
+                        acked,
+                    )
 
     async def close(self) -> None:
         """Release the lease (unless a campaign keeps it) and disconnect."""
