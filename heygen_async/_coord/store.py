@@ -28,7 +28,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any
 
 import attrs
@@ -460,7 +460,7 @@ async def claim_shards(
     namespace: str = "heygen",
     lease: float = 30.0,
     poll: float = 1.0,
-) -> AsyncIterator[tuple[int, RedisStore]]:
+) -> AsyncGenerator[tuple[int, RedisStore], None]:
     """
     Yield ``(shard, store)`` for each shard of *campaign* this process leases.
 

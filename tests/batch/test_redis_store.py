@@ -234,7 +234,7 @@ except ImportError as error:
     assert "pip install 'heygen-async[redis]'" in done.stdout
     assert "RedisStore" in dir(hg)
     with pytest.raises(AttributeError):
-        _ = hg.NoSuchThing  # type: ignore[attr-defined]
+        _ = hg.NoSuchThing
 
 
 async def test_claim_shards_covers_a_campaign_once(
