@@ -80,7 +80,7 @@ from .exceptions import (
 
 if _TYPE_CHECKING:  # pragma: no cover
     from . import testing
-    from ._coord.store import RedisStore, claim_shards
+    from ._coord.store import RedisStore, campaign_records, claim_shards
 
 __all__ = [
     "APIError",
@@ -148,6 +148,7 @@ __all__ = [
     "WebhookEventRecord",
     "WebhookEventType",
     "WebhookSecret",
+    "campaign_records",
     "claim_shards",
     "exceptions",
     "testing",
@@ -156,7 +157,11 @@ __all__ = [
 
 
 # Names from the ``redis`` extra, imported on first use only.
-_REDIS_NAMES = {"RedisStore": "._coord.store", "claim_shards": "._coord.store"}
+_REDIS_NAMES = {
+    "RedisStore": "._coord.store",
+    "campaign_records": "._coord.store",
+    "claim_shards": "._coord.store",
+}
 
 
 def __getattr__(name: str) -> _Any:

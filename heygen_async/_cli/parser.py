@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 
 from heygen_async._models import ASPECT_RATIOS, RESOLUTIONS
 
-from . import query, render
+from . import campaign, query, render
 from .common import add_api_options, non_negative_int, positive_float, positive_int
 
 
@@ -142,6 +142,7 @@ def _add_render(commands: _Commands) -> None:
     _add_video_options(parser)
     _add_run_options(parser)
     _add_journal_options(parser)
+    campaign.add_options(parser)
     add_api_options(parser)
     parser.set_defaults(command=_render)
 
@@ -282,5 +283,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(commands)
     _add_voices(commands)
     _add_status(commands)
+    campaign.add_results_command(commands)
     _add_fake_server(commands)
     return parser

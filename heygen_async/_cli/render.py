@@ -28,6 +28,7 @@ from heygen_async import (
     NotFoundError,
 )
 
+from . import campaign
 from .common import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -153,6 +154,9 @@ def render(
     args: argparse.Namespace, environ: Mapping[str, str], argv: Sequence[str]
 ) -> int:
     """Run ``heygen-async render``; see the module docstring."""
+    if (problem := campaign.check_args(args)) is not None:
+        error("render", problem)
+        return EXIT_USAGE
     try:
         jobs = collect(args.inputs, _defaults(args))
     except InputError as exc:
@@ -181,6 +185,10 @@ def render(
         fresh=args.fresh,
         retry_failed=args.retry_failed,
     )
+    if args.redis is not None:  # several machines, one campaign
+        return campaign.render(
+            client, jobs, config, args, environ, check_voices=check_voices
+        )
     reporter = make_reporter(environ=environ, plain=args.json)
     return asyncio.run(_render(client, jobs, config, reporter, resume_command(argv)))
 

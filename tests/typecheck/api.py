@@ -146,4 +146,7 @@ async def campaign(client: hg.Client, rows: list[str], voice_id: str) -> int:
         done += shard >= 0
     pinned = hg.RedisStore("redis://r", "j", run_id="spring/1", lease=10.0, wait=True)
     _ = pinned.journal
-    return done
+    by_shard: dict[int, list[hg.JobRecord]] = await hg.campaign_records(
+        "redis://r:6379/0", "spring"
+    )
+    return done + len(by_shard)
