@@ -40,7 +40,7 @@ from heygen_async.exceptions import JournalBusyError
 
 try:
     import redis.asyncio as aioredis
-    from redis.exceptions import ResponseError
+    from redis.exceptions import RedisError, ResponseError
 except ImportError as exc:  # pragma: no cover (the extra is installed in tests)
     msg = (
         "RedisStore and claim_shards need the redis extra: "
@@ -248,7 +248,16 @@ class RedisStore:
         if self._token is not None and self._redis is not None:
             script = self._redis.register_script(_RELEASE)
             done_key = f"{self._campaign_key()}:done"
-            await script(keys=[self._keys["lease"], done_key], args=[self._token, done])
+            try:
+                await script(
+                    keys=[self._keys["lease"], done_key], args=[self._token, done]
+                )
+            except RedisError as error:  # the lease lapses on its own
+                log.warning(
+                    "heygen.journal_release_failed journal=%s error=%s",
+                    self.journal,
+                    error,
+                )
         self._token = None
 
     def _campaign_key(self) -> str:

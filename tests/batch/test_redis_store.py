@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 import heygen_async as hg
+from heygen_async._coord.store import _claim_one
 from heygen_async.testing import FakeHeyGen
 from tests.helpers import req, strict_client
 from tests.helpers.redis import RedisServer
@@ -300,6 +302,58 @@ async def test_campaign_records_read_every_shard(
 
 
 async def hg_campaign_records(url: str, campaign: str) -> dict[int, list[hg.JobRecord]]:
-    from heygen_async._coord.store import campaign_records
+    return await hg.campaign_records(url, campaign)
 
-    return await campaign_records(url, campaign)
+
+async def test_the_lease_is_renewed_and_its_loss_noticed(
+    redis_server: RedisServer,
+    raw: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Renewal keeps a short lease; a takeover is logged; a dead Redis is too."""
+    caplog.set_level(logging.WARNING, logger="heygen_async")
+    store = hg.RedisStore(redis_server.url, "j", lease=0.15)
+    await store.open()
+    await asyncio.sleep(0.5)  # three lease lengths
+    assert await raw.get(f"{JOURNAL}:lease") is not None
+    await raw.set(f"{JOURNAL}:lease", "other", px=5000)
+    await raw.hset(f"{JOURNAL}:meta", "holder", "other")
+    await asyncio.sleep(0.2)
+    assert "heygen.journal_lease_lost" in caplog.text
+    await raw.set(f"{JOURNAL}:job:a", "not a hash")
+    with pytest.raises(hg.JournalBusyError):
+        await store.update("a", status="x")
+    await raw.delete(f"{JOURNAL}:lease")
+    await raw.hdel(f"{JOURNAL}:meta", "holder")
+    broken = hg.RedisStore(redis_server.url, "j", lease=0.15)
+    await broken.open()
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await broken.update("a", status="x")
+    await raw.aclose()
+    redis_server.stop()
+    await asyncio.sleep(0.2)
+    await broken.close()  # Redis is gone: the lease will lapse by itself
+    await store.close()
+    assert "heygen.journal_lease_renew_failed" in caplog.text
+    assert "heygen.journal_release_failed" in caplog.text
+
+
+async def test_eviction_policy_is_warned_about(
+    redis_server: RedisServer, raw: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that may evict keys could drop a journal: said at open."""
+    caplog.set_level(logging.WARNING, logger="heygen_async")
+    await raw.config_set("maxmemory-policy", "allkeys-lru")
+    store = hg.RedisStore(redis_server.url, "j")
+    await store.open()
+    await store.close()
+    assert "heygen.journal_may_be_evicted" in caplog.text
+
+
+async def test_a_shard_finished_while_looking_is_not_claimed(
+    raw: aioredis.Redis,
+) -> None:
+    """The done set is checked again once the lease is taken."""
+    await raw.sadd("hg:{heygen}:campaign:c:done", "0")
+    assert await _claim_one(raw, "c", 1, set(), "heygen", 5.0) is None
+    assert not await raw.keys("*:lease")

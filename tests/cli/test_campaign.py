@@ -19,7 +19,7 @@ import pytest
 import heygen_async as hg
 from heygen_async._cli import main
 from heygen_async._cli.campaign import check_args, record_result, shard_of
-from tests.helpers.cli import VOICE_ID
+from tests.helpers.cli import FAST, VOICE_ID, threaded_fake
 from tests.helpers.fake import fake_server_process
 from tests.helpers.redis import RedisServer
 
@@ -171,3 +171,48 @@ def test_journal_rows_become_result_lines() -> None:
     pending = record_result(row())
     assert pending is not None
     assert pending.status == "pending"
+
+
+def test_campaign_in_one_process(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every shard in turn; a rerun sends nothing; another split is refused."""
+    manifest = tmp_path / "manifest.csv"
+    write_manifest(manifest, 6)
+    with threaded_fake() as served:
+
+        def render(*extra: str, shards: int = 3, redis: str = redis_server.url) -> int:
+            argv = [
+                *("render", str(manifest), "--redis", redis, "--campaign", "one"),
+                *("--shards", str(shards), *FAST, "--no-download", "--json"),
+                *("--base-url", served.url, "--api-key", served.fake.api_key),
+                *("--out", str(tmp_path / "out")),
+            ]
+            return main([*argv, *extra], environ={})
+
+        assert render("--voice-id", VOICE_ID) == 0
+        assert served.stats.jobs_created == 6
+        err = capsys.readouterr().err
+        assert sorted(line for line in err.splitlines() if "Shard" in line) == [
+            f"Shard {i}: {n} jobs"
+            for i, n in enumerate(
+                [
+                    sum(shard_of(f"{manifest}#p{j}", 3) == i for j in range(6))
+                    for i in range(3)
+                ]
+            )
+        ]
+        before = served.stats.total_requests
+        assert render("--voice-id", VOICE_ID) == 0  # the campaign is done
+        assert served.stats.total_requests == before + 1  # the voice check only
+        assert render("--voice-id", VOICE_ID, shards=4) == 2
+        assert "does not match the campaign" in capsys.readouterr().err
+        assert render("--voice-id", "no-such-voice") == 2
+        assert "does not exist" in capsys.readouterr().err
+        gone = "redis://127.0.0.1:1/0"
+        assert render("--voice-id", VOICE_ID, redis=gone) == 1
+        assert "Redis at --redis failed" in capsys.readouterr().err
+    out = tmp_path / "all"
+    argv = ["results", "--redis", redis_server.url, "--campaign", "one"]
+    assert main([*argv, "--out", str(out)], environ={}) == 0
+    assert "6 jobs in 3 shards (6 completed)" in capsys.readouterr().err
