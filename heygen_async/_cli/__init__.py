@@ -8,6 +8,8 @@ Commands:
 - ``render``: photos, folders, globs or a CSV/JSONL manifest in, MP4s out,
   resumable (``render``, ``inputs``, ``run``, ``results``, ``progress``).
 - ``voices`` and ``status``: look up voices and video statuses (``query``).
+- ``render --redis URL --campaign NAME --shards K`` on every machine, and
+  ``results`` for the whole campaign's ``results.jsonl`` (``campaign``).
 - ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
   foreground; its first line on stdout is the URL, so scripts and tests can
   start it with ``--port 0``. ``--base-url`` points any command at it.

@@ -40,7 +40,7 @@ from .common import (
 from .inputs import InputError, Job
 from .progress import make_reporter
 from .results import RESULTS_FILE, Result, write_results
-from .run import RunConfig, run_jobs
+from .run import CommandMismatch, RunConfig, run_jobs
 
 
 __all__ = [
@@ -154,7 +154,11 @@ async def _render(
         if (code := await _voices_ok(client, jobs, check_voices)) is not None:
             return code
         shards = claim_shards(
-            args.redis, args.campaign, args.shards, lease=args.lease, poll=0.2
+            args.redis,
+            args.campaign,
+            args.shards,
+            lease=args.lease,
+            poll=min(1.0, args.lease / 5),
         )
         worst = EXIT_OK
         try:
@@ -174,6 +178,15 @@ async def _render(
                     worst = max(worst, report.exit_code)
         except ValueError as exc:  # another --shards for this campaign
             error("render", str(exc))
+            return EXIT_USAGE
+        except CommandMismatch as exc:
+            shown = ", ".join(exc.inputs[:3])
+            error(
+                "render",
+                f"campaign {args.campaign!r} holds {len(exc.inputs)} inputs "
+                f"({shown}) sent with another script, voice or options: run "
+                "the campaign's own command, or start a new campaign",
+            )
             return EXIT_USAGE
         except RedisError as exc:
             error("render", f"Redis at --redis failed: {exc}")

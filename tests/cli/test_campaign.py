@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 import heygen_async as hg
 from heygen_async._cli import main
@@ -207,6 +208,11 @@ def test_campaign_in_one_process(
         assert served.stats.total_requests == before + 1  # the voice check only
         assert render("--voice-id", VOICE_ID, shards=4) == 2
         assert "does not match the campaign" in capsys.readouterr().err
+        # Shards not done (as if their machines died) hold other requests.
+        with redis.Redis.from_url(redis_server.url) as raw:
+            raw.delete("hg:{heygen}:campaign:one:done")
+        assert render("--voice-id", VOICE_ID, "--title", "Other {name}") == 2
+        assert "another script, voice or options" in capsys.readouterr().err
         assert render("--voice-id", "no-such-voice") == 2
         assert "does not exist" in capsys.readouterr().err
         gone = "redis://127.0.0.1:1/0"
