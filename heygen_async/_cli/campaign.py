@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import sys
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -109,6 +110,19 @@ def check_args(args: argparse.Namespace) -> str | None:
     return None
 
 
+def fingerprint(jobs: Sequence[Job]) -> str:
+    """
+    A digest of every input's tag: the same inputs on every machine.
+
+    A manifest given by another path, or with other rows, has other tags; its
+    jobs would get other Idempotency-Keys and be paid for again.
+    """
+    digest = hashlib.sha256()
+    for tag in sorted(job.tag for job in jobs):
+        digest.update(tag.encode() + b"\n")
+    return f"{len(jobs)}:{digest.hexdigest()[:16]}"
+
+
 def shard_of(tag: str, shards: int) -> int:
     """The shard an input belongs to: the same on every machine."""
     return zlib.crc32(tag.encode()) % shards
@@ -159,6 +173,7 @@ async def _render(
             args.shards,
             lease=args.lease,
             poll=min(1.0, args.lease / 5),
+            fingerprint=fingerprint(jobs),
         )
         worst = EXIT_OK
         try:
@@ -176,7 +191,7 @@ async def _render(
                     if report.interrupted:  # the shard is not done: leave it
                         return report.exit_code
                     worst = max(worst, report.exit_code)
-        except ValueError as exc:  # another --shards for this campaign
+        except ValueError as exc:  # another split, or other inputs
             error("render", str(exc))
             return EXIT_USAGE
         except CommandMismatch as exc:

@@ -461,6 +461,23 @@ async def _campaign_shards(
     return int(found)
 
 
+async def _check_fingerprint(
+    client: aioredis.Redis, base: str, fingerprint: str | None
+) -> None:
+    """Refuse inputs other than the ones the campaign started with."""
+    if fingerprint is None:
+        return
+    await client.hsetnx(f"{base}:meta", "fingerprint", fingerprint)
+    found = _text(await client.hget(f"{base}:meta", "fingerprint"))
+    if found != fingerprint:
+        msg = (
+            f"fingerprint {fingerprint!r} does not match the campaign, started "
+            f"with {found!r}: every process must be given the same inputs, or "
+            "the jobs it sees differently would be sent (and paid) again"
+        )
+        raise ValueError(msg)
+
+
 async def claim_shards(
     redis: str | aioredis.Redis,
     campaign: str,
@@ -469,6 +486,7 @@ async def claim_shards(
     namespace: str = "heygen",
     lease: float = 30.0,
     poll: float = 1.0,
+    fingerprint: str | None = None,
 ) -> AsyncGenerator[tuple[int, RedisStore], None]:
     """
     Yield ``(shard, store)`` for each shard of *campaign* this process leases.
@@ -481,10 +499,13 @@ async def claim_shards(
     its *lease* expires, from its journal, with the same Idempotency-Keys.
 
     A shard's run id is pinned to ``campaign/shard``: the keys stay the same
-    even if Redis loses the journal.
+    even if Redis loses the journal. Give a *fingerprint* of the campaign's
+    inputs (say a hash of every tag) to refuse a process whose inputs differ
+    from those the campaign started with.
 
     Raises:
-        ValueError: Bad arguments, or *shards* differs from the campaign's.
+        ValueError: Bad arguments, or *shards* or *fingerprint* differs from
+            the campaign's.
     """
     if shards < 1:
         msg = f"shards must be an int >= 1; got {shards!r}"
@@ -494,6 +515,7 @@ async def claim_shards(
     base = f"{_prefix(namespace)}:campaign:{campaign}"
     try:
         await _campaign_shards(client, base, shards)
+        await _check_fingerprint(client, base, fingerprint)
         while True:
             done = {int(_text(i)) for i in await client.smembers(f"{base}:done")}
             if len(done) >= shards:

@@ -182,9 +182,14 @@ def test_campaign_in_one_process(
     write_manifest(manifest, 6)
     with threaded_fake() as served:
 
-        def render(*extra: str, shards: int = 3, redis: str = redis_server.url) -> int:
+        def render(
+            *extra: str,
+            shards: int = 3,
+            redis: str = redis_server.url,
+            inputs: Path = manifest,
+        ) -> int:
             argv = [
-                *("render", str(manifest), "--redis", redis, "--campaign", "one"),
+                *("render", str(inputs), "--redis", redis, "--campaign", "one"),
                 *("--shards", str(shards), *FAST, "--no-download", "--json"),
                 *("--base-url", served.url, "--api-key", served.fake.api_key),
                 *("--out", str(tmp_path / "out")),
@@ -207,7 +212,13 @@ def test_campaign_in_one_process(
         assert render("--voice-id", VOICE_ID) == 0  # the campaign is done
         assert served.stats.total_requests == before + 1  # the voice check only
         assert render("--voice-id", VOICE_ID, shards=4) == 2
-        assert "does not match the campaign" in capsys.readouterr().err
+        assert "shards=4 does not match the campaign" in capsys.readouterr().err
+        # The same manifest by another path: other tags, other keys.
+        (tmp_path / "copy").mkdir()
+        copy = tmp_path / "copy" / "manifest.csv"
+        copy.write_bytes(manifest.read_bytes())
+        assert render("--voice-id", VOICE_ID, inputs=copy) == 2
+        assert "the same inputs" in capsys.readouterr().err
         # Shards not done (as if their machines died) hold other requests.
         with redis.Redis.from_url(redis_server.url) as raw:
             raw.delete("hg:{heygen}:campaign:one:done")

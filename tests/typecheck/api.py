@@ -135,7 +135,8 @@ async def account_and_avatars(client: hg.Client, video_ids: list[str]) -> str:
 async def campaign(client: hg.Client, rows: list[str], voice_id: str) -> int:
     """One shard at a time of a campaign shared by every machine (redis extra)."""
     done = 0
-    async for shard, store in hg.claim_shards("redis://r:6379/0", "spring", 64):
+    shards = hg.claim_shards("redis://r:6379/0", "spring", 64, fingerprint="v1")
+    async for shard, store in shards:
         journal: hg.JobStore = store
         async with client.batch(store=journal) as batch:
             for url in rows:
