@@ -357,3 +357,27 @@ async def test_a_shard_finished_while_looking_is_not_claimed(
     await raw.sadd("hg:{heygen}:campaign:c:done", "0")
     assert await _claim_one(raw, "c", 1, set(), "heygen", 5.0) is None
     assert not await raw.keys("*:lease")
+
+
+async def test_values_come_back_exactly(
+    redis_server: RedisServer, raw: aioredis.Redis
+) -> None:
+    """Unicode, escapes, big and tiny numbers survive the journal unchanged."""
+    tag = {
+        "text": 'é ünï \u2028 / "q" \\ \x00',
+        "float": 0.1 + 0.2,
+        "big": 12345678901234567890,
+        "list": [1.5e-300, None, True, -0.0],
+    }
+    store = hg.RedisStore(redis_server.url, "j")
+    await store.open()
+    await store.add(hg.JobRecord(key="a", seq=0, tag=tag, request={"script": "✓"}))
+    await store.add(hg.JobRecord(key="b", seq=1, tag=None, request={}))
+    await store.update("b", detail={"video": {"duration": 12.000000000000002}})
+    await raw.zadd(f"{JOURNAL}:seq", {"c": 2})  # an entry without its job: skipped
+    records = await store.load()
+    await store.close()
+    assert [r.key for r in records] == ["a", "b"]
+    assert records[0].tag == tag
+    assert records[1].detail == {"video": {"duration": 12.000000000000002}}
+    assert records[0].request == {"script": "✓"}
