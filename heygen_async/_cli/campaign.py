@@ -154,12 +154,12 @@ async def _render(
     check_voices: VoiceCheck,
 ) -> int:
     try:
-        from redis.exceptions import RedisError
-
-        from heygen_async import claim_shards
+        from heygen_async import claim_shards  # its error names the extra
     except ImportError as exc:
         error("render", str(exc))
         return EXIT_USAGE
+    from redis.exceptions import RedisError
+
     by_shard: dict[int, list[Job]] = {}
     for job in jobs:
         by_shard.setdefault(shard_of(job.tag, args.shards), []).append(job)
@@ -268,12 +268,12 @@ def results(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 async def _results(url: str, campaign: str, out: Path) -> int:
     try:
-        from redis.exceptions import RedisError
-
-        from heygen_async import campaign_records
+        from heygen_async import campaign_records  # its error names the extra
     except ImportError as exc:
         error("results", str(exc))
         return EXIT_USAGE
+    from redis.exceptions import RedisError
+
     try:
         shards = await campaign_records(url, campaign)
     except ValueError as exc:

@@ -233,3 +233,29 @@ def test_campaign_in_one_process(
     argv = ["results", "--redis", redis_server.url, "--campaign", "one"]
     assert main([*argv, "--out", str(out)], environ={}) == 0
     assert "6 jobs in 3 shards (6 completed)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["render", "results"])
+def test_without_the_redis_extra_the_cli_says_what_to_install(
+    tmp_path: Path, command: str
+) -> None:
+    """No redis package: exit 2 with the install hint, not a traceback."""
+    argv = ["--redis", "redis://127.0.0.1:1/0", "--campaign", "c"]
+    if command == "render":
+        argv = ["https://e.com/a.jpg", "--script", "hi", "--voice-id", "v", *argv]
+        argv += ["--shards", "2", "--api-key", "k", "--base-url", "http://127.0.0.1:1"]
+    code = (
+        "import sys; sys.modules['redis'] = None\n"
+        "from heygen_async._cli import main\n"
+        f"sys.exit(main({[command, *argv, '--out', str(tmp_path)]!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'heygen-async[redis]'" in done.stderr
