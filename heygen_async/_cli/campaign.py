@@ -22,13 +22,19 @@ import contextlib
 import hashlib
 import sys
 import zlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from heygen_async import AuthenticationError, Client, HeyGenError, JobRecord
+from heygen_async import (
+    AuthenticationError,
+    Client,
+    HeyGenError,
+    JobRecord,
+    JobStore,
+)
 
 from .common import (
     EXIT_FAILED,
@@ -160,9 +166,6 @@ async def _render(
         return EXIT_USAGE
     from redis.exceptions import RedisError
 
-    by_shard: dict[int, list[Job]] = {}
-    for job in jobs:
-        by_shard.setdefault(shard_of(job.tag, args.shards), []).append(job)
     await asyncio.to_thread((config.out / _SHARD_RESULTS).mkdir, exist_ok=True)
     async with client:
         if (code := await _voices_ok(client, jobs, check_voices)) is not None:
@@ -175,22 +178,9 @@ async def _render(
             poll=min(1.0, args.lease / 5),
             fingerprint=fingerprint(jobs),
         )
-        worst = EXIT_OK
         try:
             async with contextlib.aclosing(shards):
-                async for shard, store in shards:
-                    mine = by_shard.get(shard, [])
-                    print(f"Shard {shard}: {len(mine)} jobs", file=sys.stderr)
-                    shard_config = attrs.evolve(
-                        config,
-                        store=store,
-                        results_file=f"{_SHARD_RESULTS}/{args.campaign}-{shard}.jsonl",
-                    )
-                    reporter = make_reporter(environ=environ, plain=args.json)
-                    report = await run_jobs(client, mine, shard_config, reporter)
-                    if report.interrupted:  # the shard is not done: leave it
-                        return report.exit_code
-                    worst = max(worst, report.exit_code)
+                return await _run_shards(client, jobs, config, args, environ, shards)
         except ValueError as exc:  # another split, or other inputs
             error("render", str(exc))
             return EXIT_USAGE
@@ -206,6 +196,34 @@ async def _render(
         except RedisError as exc:
             error("render", f"Redis at --redis failed: {exc}")
             return EXIT_FAILED
+
+
+async def _run_shards(
+    client: Client,
+    jobs: Sequence[Job],
+    config: RunConfig,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    shards: AsyncIterator[tuple[int, JobStore]],
+) -> int:
+    """Render each shard this process leases, until the campaign is done."""
+    by_shard: dict[int, list[Job]] = {}
+    for job in jobs:
+        by_shard.setdefault(shard_of(job.tag, args.shards), []).append(job)
+    worst = EXIT_OK
+    async for shard, store in shards:
+        mine = by_shard.get(shard, [])
+        print(f"Shard {shard}: {len(mine)} jobs", file=sys.stderr)
+        shard_config = attrs.evolve(
+            config,
+            store=store,
+            results_file=f"{_SHARD_RESULTS}/{args.campaign}-{shard}.jsonl",
+        )
+        reporter = make_reporter(environ=environ, plain=args.json)
+        report = await run_jobs(client, mine, shard_config, reporter)
+        if report.interrupted:  # the shard is not done: leave it to a rerun
+            return report.exit_code
+        worst = max(worst, report.exit_code)
     return worst
 
 

@@ -37,6 +37,8 @@ from heygen_async._batch.stores import JobRecord
 from heygen_async._log import batch_logger as log
 from heygen_async.exceptions import JournalBusyError
 
+from . import journal_lua as lua
+
 
 try:
     import redis.asyncio as aioredis
@@ -55,89 +57,6 @@ SCHEMA_VERSION = 1
 _FIELDS = tuple(field.name for field in attrs.fields(JobRecord) if field.name != "key")
 _LOAD_CHUNK = 1000
 _WAIT_MS = 100  # how long a write waits for its replicas
-
-# The lease guard every write shares: the caller still holds the journal if
-# the lease holds its token, or if the lease expired and nobody took the
-# journal since (the meta hash still names it the holder), in which case the
-# lease is taken back. KEYS[1] lease, KEYS[2] meta; ARGV[1] token, ARGV[2] ms.
-_HOLD = """
-local function hold()
-  local current = redis.call('GET', KEYS[1])
-  if current == ARGV[1] then
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return true
-  end
-  if not current and redis.call('HGET', KEYS[2], 'holder') == ARGV[1] then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    return true
-  end
-  return false
-end
-"""
-_LOST = "return redis.error_reply('LEASE_LOST')"
-
-_ACQUIRE = """
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if current then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('HSET', KEYS[2], 'holder', ARGV[1])
-return 1
-"""
-
-_RENEW = _HOLD + "if hold() then return 1 end return 0"
-
-# KEYS: lease, meta, seq, job. ARGV: token, ms, key, seq, field, value, ...
-_ADD = (
-    _HOLD
-    + "if not hold() then "
-    + _LOST
-    + """ end
-redis.call('HSET', KEYS[4], unpack(ARGV, 5))
-redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[3])
-return 1
-"""
-)
-
-# KEYS: lease, meta, job. ARGV: token, ms, field, value, ...
-_UPDATE = (
-    _HOLD
-    + "if not hold() then "
-    + _LOST
-    + """ end
-if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
-redis.call('HSET', KEYS[3], unpack(ARGV, 3))
-return 1
-"""
-)
-
-# KEYS: job hashes. Each as a JSON object of its (JSON text) fields; the
-# values are strings, so cjson only quotes them and changes no number.
-_LOAD = """
-local rows = {}
-for i, key in ipairs(KEYS) do
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then
-    rows[i] = ''
-  else
-    local fields = {}
-    for j = 1, #flat, 2 do fields[flat[j]] = flat[j + 1] end
-    rows[i] = cjson.encode(fields)
-  end
-end
-return rows
-"""
-
-# KEYS: lease, done set. ARGV: token, shard index ('' to mark nothing).
-_RELEASE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] ~= '' then redis.call('SADD', KEYS[2], ARGV[2]) end
-redis.call('DEL', KEYS[1])
-return 1
-"""
 
 
 def _text(value: Any) -> str:
@@ -230,7 +149,7 @@ class RedisStore:
         """Take the lease if it is free (or already ours)."""
         client = self._client()
         token = self._token or secrets.token_hex(16)
-        script = client.register_script(_ACQUIRE)
+        script = client.register_script(lua.ACQUIRE)
         keys = [self._keys["lease"], self._keys["meta"]]
         if not await script(keys=keys, args=[token, self._ms]):
             return False
@@ -243,7 +162,7 @@ class RedisStore:
 
     async def _renew(self) -> None:
         """Keep the lease alive every third of its length."""
-        script = self._client().register_script(_RENEW)
+        script = self._client().register_script(lua.RENEW)
         keys = [self._keys["lease"], self._keys["meta"]]
         while True:
             await asyncio.sleep(self.lease / 3)
@@ -263,7 +182,7 @@ class RedisStore:
                 await self._renewer
             self._renewer = None
         if self._token is not None and self._redis is not None:
-            script = self._redis.register_script(_RELEASE)
+            script = self._redis.register_script(lua.RELEASE)
             done_key = f"{self._campaign_key()}:done"
             try:
                 await script(
@@ -361,13 +280,13 @@ class RedisStore:
         values["updated_at"] = time.time()
         key = values.pop("key")
         keys = [*self._guard_keys(), self._keys["seq"], self._job(key)]
-        await self._write(_ADD, keys, [key, record.seq, *_encode(values)])
+        await self._write(lua.ADD, keys, [key, record.seq, *_encode(values)])
 
     async def update(self, key: str, **changes: Any) -> None:
         """Change fields of a recorded job."""
         changes["updated_at"] = time.time()
         keys = [*self._guard_keys(), self._job(key)]
-        await self._write(_UPDATE, keys, _encode(changes))
+        await self._write(lua.UPDATE, keys, _encode(changes))
 
     def _guard_keys(self) -> list[str]:
         return [self._keys["lease"], self._keys["meta"]]
@@ -447,7 +366,7 @@ async def _load(client: aioredis.Redis, journal: str) -> list[JobRecord]:
     # One JSON object per job from a script, not a pipeline of HGETALLs:
     # parsing 22 reply elements a job, not the network, is what costs.
     keys = [_text(k) for k in await client.zrange(f"{journal}:seq", 0, -1)]
-    script = client.register_script(_LOAD)
+    script = client.register_script(lua.LOAD)
     records: list[JobRecord] = []
     for start in range(0, len(keys), _LOAD_CHUNK):
         chunk = keys[start : start + _LOAD_CHUNK]
