@@ -24,6 +24,15 @@ from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
 from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
+from ._estimate import (
+    AudioLengths,
+    Balance,
+    Estimate,
+    JobEstimate,
+    Pricing,
+    audio_seconds,
+    balance_of,
+)
 from ._models import (
     Account,
     Asset,
@@ -52,6 +61,9 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
+from ._observe.otel import OpenTelemetry
+from ._observe.views import RequestInfo, ResponseInfo
+from ._uploads import check_upload
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -60,6 +72,7 @@ from .exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
     InvalidSignatureError,
@@ -86,6 +99,7 @@ __all__ = [
     "APIError",
     "Account",
     "Asset",
+    "AudioLengths",
     "AuthenticationError",
     "AutoReload",
     "AvatarConsentRequiredError",
@@ -95,6 +109,7 @@ __all__ = [
     "AvatarLook",
     "Background",
     "BadRequestError",
+    "Balance",
     "Batch",
     "BatchStats",
     "Caption",
@@ -103,11 +118,14 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CreatedVideo",
+    "CreditLimitError",
     "CreditPool",
+    "Estimate",
     "Failed",
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
+    "JobEstimate",
     "JobHandle",
     "JobRecord",
     "JobStore",
@@ -115,14 +133,18 @@ __all__ = [
     "Limits",
     "MemoryStore",
     "NotFoundError",
+    "OpenTelemetry",
     "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PhotoAvatar",
     "PollPolicy",
+    "Pricing",
     "RateLimitError",
     "RedisStore",
+    "RequestInfo",
     "RequestTimeoutError",
+    "ResponseInfo",
     "ResponseValidationError",
     "RetryPolicy",
     "SQLiteStore",
@@ -148,7 +170,10 @@ __all__ = [
     "WebhookEventRecord",
     "WebhookEventType",
     "WebhookSecret",
+    "audio_seconds",
+    "balance_of",
     "campaign_records",
+    "check_upload",
     "claim_shards",
     "exceptions",
     "testing",

@@ -32,6 +32,9 @@ from ._config import (
 )
 from ._converter import make_converter
 from ._http import HTTP
+from ._observe.hooks import EventHooks
+from ._observe.instrument import Instrumentation
+from ._observe.otel import OpenTelemetry
 from ._throttle import Throttle
 from ._uploads import UploadCache
 from .exceptions import ConfigurationError
@@ -75,6 +78,8 @@ class ClientBase:
         environ: Mapping[str, str] | None = None,
         strict: bool = False,
         limits: Limits | None = None,
+        event_hooks: EventHooks | None = None,
+        telemetry: bool | OpenTelemetry = False,
     ) -> None:
         self._owned_session: aiohttp.ClientSession | None = None
         self._borrowed_session = session
@@ -102,6 +107,7 @@ class ClientBase:
         self._strict = strict
         self._converter = make_converter(strict=strict)
         self._uploads = UploadCache()
+        self._observe = Instrumentation.build(hooks=event_hooks, otel=telemetry)
         # Extension point for aclose(): async callbacks run first, newest
         # first (the scheduler registers its shutdown here).
         self._close_callbacks: list[CloseCallback] = []
@@ -115,6 +121,7 @@ class ClientBase:
             throttle=self._throttle,
             session=self._session,
             limits=self._limits,
+            observe=self._observe,
         )
 
     def __repr__(self) -> str:

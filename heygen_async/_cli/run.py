@@ -37,6 +37,7 @@ from heygen_async import (
     Batch,
     Client,
     Completed,
+    Estimate,
     Failed,
     HeyGenError,
     JobHandle,
@@ -46,8 +47,9 @@ from heygen_async import (
     SQLiteStore,
     TimedOut,
     Video,
+    VideoRequest,
 )
-from heygen_async._batch.stores import set_aside
+from heygen_async._batch import set_aside
 
 from .common import sdk_logging
 from .inputs import Job
@@ -93,6 +95,9 @@ class RunConfig:
     # A campaign shard's journal instead of OUT/.heygen, and its results file.
     store: JobStore | None = None
     results_file: str = RESULTS_FILE
+    # Given the requests this run would pay for and the number of jobs, shows
+    # the estimate and returns it, or raises to stop before anything is sent.
+    check_spend: Callable[[Sequence[VideoRequest], int], Estimate] | None = None
 
 
 class CommandMismatch(Exception):  # noqa: N818 (a CLI outcome, never raised to users)
@@ -201,6 +206,7 @@ class _Run:
         self.earlier: set[JobHandle] = set()
         self.notes: list[str] = []
         self.interrupted = False
+        self.estimate: Estimate | None = None
         self.stop_signal: int = signal.SIGINT
         self._slots = asyncio.Semaphore(_DOWNLOADS_AT_ONCE)
 
@@ -228,13 +234,15 @@ class _Run:
             await asyncio.to_thread(
                 write_results, out / self.config.results_file, results
             )
-        batch = self.batch
         return RunReport(
             results=results,
             interrupted=self.interrupted,
             stop_signal=self.stop_signal,
             elapsed=loop.time() - started,
-            requests=dict(batch.stats().requests) if batch is not None else {},
+            # The client's, not the batch's: the voice check and the balance
+            # made before the batch opened are requests of this run too.
+            requests=self.client.request_counts(),
+            estimate=self.estimate,
         )
 
     def _handles(self) -> tuple[JobHandle, ...]:
@@ -258,6 +266,12 @@ class _Run:
         async with self.client.batch(**options) as batch:
             self.batch = batch
             self._submit_all(batch)
+            if self.config.check_spend is not None:  # still nothing sent
+                jobs = batch.jobs
+                unsent = [
+                    h.request for h in jobs if h.video_id is None and not h.done()
+                ]
+                self.estimate = self.config.check_spend(unsent, len(batch.jobs))
             for handle in batch.jobs:
                 self.by_tag.setdefault(repr(handle.tag), []).append(handle)
             self._name_the_rest(batch.jobs)
@@ -396,6 +410,7 @@ class _Run:
                 video_url=outcome.video.video_url,
                 file=str(file) if file is not None else None,
                 error=self.download_errors.get(handle),
+                duration=outcome.video.duration,
             )
         if isinstance(outcome, Failed):
             return Result(
@@ -439,7 +454,12 @@ class _Run:
 
 
 def _data_line(result: Result, *, as_json: bool) -> str:
-    """``status  video_id  input  file-or-error`` (tab-separated), or JSON."""
+    """
+    ``status  video_id  input  detail`` (tab-separated), or JSON.
+
+    *detail* is the downloaded file, else the error, else (``--no-download``)
+    the video's URL.
+    """
     if as_json:
         return json.dumps(result.to_json())
     detail = result.file or result.error or result.video_url or ""
