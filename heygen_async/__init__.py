@@ -26,6 +26,15 @@ from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
 from ._coord.local import LocalCoordinator
 from ._coord.protocol import Coordinator
+from ._estimate import (
+    AudioLengths,
+    Balance,
+    Estimate,
+    JobEstimate,
+    Pricing,
+    audio_seconds,
+    balance_of,
+)
 from ._models import (
     Account,
     Asset,
@@ -54,6 +63,9 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
+from ._observe.otel import OpenTelemetry
+from ._observe.views import RequestInfo, ResponseInfo
+from ._uploads import check_upload
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -63,6 +75,7 @@ from .exceptions import (
     ConfigurationError,
     ConflictError,
     CoordinatorUnavailableError,
+    CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
     InvalidSignatureError,
@@ -84,11 +97,13 @@ from .exceptions import (
 if _TYPE_CHECKING:  # pragma: no cover
     from . import testing
     from ._coord.redis import RedisCoordinator
+    from ._coord.store import RedisStore, campaign_records, claim_shards
 
 __all__ = [
     "APIError",
     "Account",
     "Asset",
+    "AudioLengths",
     "AuthenticationError",
     "AutoReload",
     "AvatarConsentRequiredError",
@@ -98,6 +113,7 @@ __all__ = [
     "AvatarLook",
     "Background",
     "BadRequestError",
+    "Balance",
     "Batch",
     "BatchStats",
     "Caption",
@@ -108,11 +124,14 @@ __all__ = [
     "Coordinator",
     "CoordinatorUnavailableError",
     "CreatedVideo",
+    "CreditLimitError",
     "CreditPool",
+    "Estimate",
     "Failed",
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
+    "JobEstimate",
     "JobHandle",
     "JobRecord",
     "JobStore",
@@ -121,14 +140,19 @@ __all__ = [
     "LocalCoordinator",
     "MemoryStore",
     "NotFoundError",
+    "OpenTelemetry",
     "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PhotoAvatar",
     "PollPolicy",
+    "Pricing",
     "RateLimitError",
     "RedisCoordinator",
+    "RedisStore",
+    "RequestInfo",
     "RequestTimeoutError",
+    "ResponseInfo",
     "ResponseValidationError",
     "RetryPolicy",
     "SQLiteStore",
@@ -154,10 +178,24 @@ __all__ = [
     "WebhookEventRecord",
     "WebhookEventType",
     "WebhookSecret",
+    "audio_seconds",
+    "balance_of",
+    "campaign_records",
+    "check_upload",
+    "claim_shards",
     "exceptions",
     "testing",
     "webhooks",
 ]
+
+
+# Names from the ``redis`` extra, imported on first use only.
+_REDIS_NAMES = {
+    "RedisCoordinator": "._coord.redis",
+    "RedisStore": "._coord.store",
+    "campaign_records": "._coord.store",
+    "claim_shards": "._coord.store",
+}
 
 
 def __getattr__(name: str) -> _Any:
@@ -167,21 +205,11 @@ def __getattr__(name: str) -> _Any:
         return _importlib.import_module("importlib.metadata").version("heygen-async")
     if name == "testing":
         return _importlib.import_module(".testing", __name__)
-    if name == "RedisCoordinator":  # the redis extra; core never imports it
-        try:
-            module = _importlib.import_module("._coord.redis", __name__)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or exc.name.split(".")[0] != "redis":
-                raise
-            msg = (
-                "RedisCoordinator needs the redis extra: "
-                "pip install 'heygen-async[redis]'"
-            )
-            raise ImportError(msg) from exc
-        return module.RedisCoordinator
+    if name in _REDIS_NAMES:  # the redis extra; its module names the install
+        return getattr(_importlib.import_module(_REDIS_NAMES[name], __name__), name)
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), "__version__", "testing", "RedisCoordinator"})
+    return sorted({*globals(), "__version__", "testing", *_REDIS_NAMES})

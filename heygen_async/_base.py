@@ -34,6 +34,9 @@ from ._converter import make_converter
 from ._coord.local import LocalCoordinator
 from ._coord.protocol import Coordinator
 from ._http import HTTP
+from ._observe.hooks import EventHooks
+from ._observe.instrument import Instrumentation
+from ._observe.otel import OpenTelemetry
 from ._throttle import Throttle
 from ._uploads import UploadCache
 from .exceptions import ConfigurationError
@@ -78,6 +81,8 @@ class ClientBase:
         strict: bool = False,
         limits: Limits | None = None,
         coordinator: Coordinator | None = None,
+        event_hooks: EventHooks | None = None,
+        telemetry: bool | OpenTelemetry = False,
     ) -> None:
         self._owned_session: aiohttp.ClientSession | None = None
         self._borrowed_session = session
@@ -105,14 +110,11 @@ class ClientBase:
         self._strict = strict
         self._converter = make_converter(strict=strict)
         self._uploads = UploadCache()
-        # Extension point for aclose(): async callbacks run first, newest
-        # first (the scheduler registers its shutdown here).
+        self._observe = Instrumentation.build(hooks=event_hooks, otel=telemetry)
+        # aclose() awaits these first, newest first (the scheduler's shutdown).
         self._close_callbacks: list[CloseCallback] = []
         self._scheduler: Scheduler | None = None
-        self._coordinator: Coordinator = coordinator or LocalCoordinator()
-        if coordinator is not None:
-            self._throttle.on_defer = coordinator.rate_limited
-            self._close_callbacks.append(coordinator.aclose)
+        self._coordinator = self._share(coordinator)
         self._http = HTTP(
             api_key=key,
             base_url=base,
@@ -122,10 +124,19 @@ class ClientBase:
             throttle=self._throttle,
             session=self._session,
             limits=self._limits,
+            observe=self._observe,
         )
 
     def __repr__(self) -> str:
         return f"<heygen_async.{type(self).__name__} base_url={self._base_url!r}>"
+
+    def _share(self, coordinator: Coordinator | None) -> Coordinator:
+        """The coordinator, told of every Retry-After here and closed with us."""
+        if coordinator is None:
+            return LocalCoordinator()
+        self._throttle.on_defer = coordinator.rate_limited
+        self._close_callbacks.append(coordinator.aclose)
+        return coordinator
 
     # -- configuration ----------------------------------------------------
 

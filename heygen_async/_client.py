@@ -27,6 +27,7 @@ from ._batch.stores import JobStore
 from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
 from ._converter import WireConverter, error_fields, photo_avatar_body
 from ._download import download_video as _download_video
+from ._estimate import AudioLengths, Estimate, Pricing, estimate
 from ._http import last_request_id, page_of
 from ._models import (
     Account,
@@ -90,6 +91,9 @@ class Client(WebhookMethods, ClientBase):
             (:class:`RedisCoordinator`): creates wait for an account-wide
             slot, results and webhooks reach every process, one of them
             polls. ``None``: this process on its own.
+        event_hooks: ``{"request": [...], "response": [...]}``: callables,
+            sync or async, shown each HTTP attempt (the key redacted).
+        telemetry: ``True`` or an :class:`OpenTelemetry`: spans and metrics.
 
     Raises:
         ConfigurationError: No API key, or an unusable *base_url*.
@@ -485,7 +489,10 @@ class Client(WebhookMethods, ClientBase):
         if self._scheduler is None:
             self._session()  # refuses a closed client, binds the loop
             self._scheduler = Scheduler(
-                self, poll=self._poll, coordinator=self._coordinator
+                self,
+                poll=self._poll,
+                observe=self._observe,
+                coordinator=self._coordinator,
             )
             self._close_callbacks.append(self._scheduler.aclose)
             self._coordinator.bind(self._scheduler, self._gate)
@@ -533,9 +540,9 @@ class Client(WebhookMethods, ClientBase):
             at = asyncio.get_running_loop().time() + seconds
         else:
             policy = attrs.evolve(policy, deadline=None)
-        return await scheduler.wait(
-            _check_id("video_id", video_id), policy=policy, deadline=at
-        )
+        video_id = _check_id("video_id", video_id)
+        with self._observe.span("heygen.wait_for_video", video_id=video_id):
+            return await scheduler.wait(video_id, policy=policy, deadline=at)
 
     async def render(
         self,
@@ -549,8 +556,9 @@ class Client(WebhookMethods, ClientBase):
         Create a video and wait for it: :meth:`create_video` then
         :meth:`wait_for_video`, with the same errors.
         """
-        created = await self.create_video(request, idempotency_key=idempotency_key)
-        return await self.wait_for_video(created.id, deadline=deadline, poll=poll)
+        with self._observe.span("heygen.render"):
+            created = await self.create_video(request, idempotency_key=idempotency_key)
+            return await self.wait_for_video(created.id, deadline=deadline, poll=poll)
 
     def batch(
         self,
@@ -561,6 +569,8 @@ class Client(WebhookMethods, ClientBase):
         max_uploads: int = 4,
         outcome_buffer: int = 100,
         store: JobStore | None = None,
+        max_credits: float | None = None,
+        pricing: Pricing | None = None,
     ) -> Batch:
         """
         Render many videos with at most *max_in_flight* running at once.
@@ -581,6 +591,10 @@ class Client(WebhookMethods, ClientBase):
                 resumable after a crash: open a batch on the same file and
                 it re-attaches to every job without paying twice. Defaults
                 to a fresh :class:`MemoryStore`.
+            max_credits: Stop admitting once the jobs' estimated credits
+                (see :meth:`estimate`) would pass this; the rest are reported
+                as ``Failed`` with :class:`CreditLimitError`, never sent.
+            pricing: The rates for *max_credits*; :class:`Pricing` defaults.
         """
         return Batch(
             _Submitter(self),
@@ -591,7 +605,19 @@ class Client(WebhookMethods, ClientBase):
             max_uploads=max_uploads,
             outcome_buffer=outcome_buffer,
             store=store,
+            max_credits=max_credits,
+            pricing=pricing,
         )
+
+    def estimate(
+        self,
+        requests: Iterable[VideoRequest],
+        *,
+        pricing: Pricing | None = None,
+        audio: AudioLengths | None = None,
+    ) -> Estimate:
+        """Estimated seconds and credits of *requests*; sends nothing (see Pricing)."""
+        return estimate(requests, pricing=pricing, audio=audio)
 
     # -- helpers ----------------------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import heapq
 import itertools
 import random
@@ -33,6 +34,7 @@ from ._config import MAX_STATUS_IDS, PollPolicy
 from ._coord.local import LocalCoordinator
 from ._coord.protocol import Coordinator
 from ._models import StatusItem, Video, VideoStatus
+from ._observe.instrument import Instrumentation
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -143,10 +145,11 @@ class Scheduler:
         rng: random.Random | None = None,
         max_concurrent_calls: int = 4,
         coordinator: Coordinator | None = None,
+        observe: Instrumentation | None = None,
     ) -> None:
         self._backend = backend
-        # Other processes: who polls, and where results are shared.
         self._coordinator = coordinator or LocalCoordinator()
+        self._instrument = observe or Instrumentation()
         self.poll = poll
         self._rng = rng or random.Random()
         self._heap: list[tuple[float, int, Watch]] = []
@@ -203,6 +206,8 @@ class Scheduler:
             future=loop.create_future(),
             owner=owner,
         )
+        if video_id not in self._by_id:
+            self._instrument.jobs_changed(1)
         self._by_id.setdefault(video_id, []).append(watch)
         if (early := self._early.pop(video_id, None)) is not None:
             self._settle_all(early, [watch])  # its webhook beat its create
@@ -277,6 +282,7 @@ class Scheduler:
         return True
 
     def _settle_all(self, video: Video, watches: list[Watch]) -> None:
+        self._instrument.video_seen(video)
         for watch in watches:
             watch.last_status = video.status
             if video.status is VideoStatus.COMPLETED:
@@ -295,6 +301,7 @@ class Scheduler:
                 if watch.active:
                     watch.future.set_exception(error)
                     watch.future.exception()  # mark retrieved: nobody may wait
+        self._instrument.jobs_changed(-len(self._by_id))
         self._by_id.clear()
         self._heap.clear()
 
@@ -340,11 +347,16 @@ class Scheduler:
             watches.remove(watch)
         if not watches:
             del self._by_id[watch.video_id]
+            self._instrument.jobs_changed(-1)
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
+            # A fresh context: the shared loop belongs to no caller, so the
+            # first waiter's span (or other context) must not adopt its polls.
             self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="heygen_async.scheduler"
+                self._run(),
+                name="heygen_async.scheduler",
+                context=contextvars.Context(),
             )
 
     def _is_current(self, due: float, watch: Watch) -> bool:
@@ -545,6 +557,7 @@ class Scheduler:
             watch.last_status = video.status
         if video.status.is_terminal:
             self._coordinator.observed(video)  # frees its slot, tells others
+            self._instrument.video_seen(video)
         if video.status is VideoStatus.COMPLETED:
             for watch in watches:
                 self._settle(watch, video)

@@ -28,15 +28,17 @@ import attrs
 from heygen_async import _log
 from heygen_async._aio import cancel_and_wait
 from heygen_async._config import PollPolicy
+from heygen_async._estimate import Pricing
 from heygen_async._models import Video, VideoRequest
 from heygen_async.exceptions import (
+    CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
     RateLimitError,
 )
 
 from . import journal
-from .admission import Admission, Submitter
+from .admission import Admission, CreditBudget, Submitter
 from .handles import BatchStats, JobHandle, Stage
 from .outcomes import Completed, Failed, Outcome, TimedOut, of_watch
 from .stores import JobRecord, JobStore, MemoryStore
@@ -84,11 +86,14 @@ class Batch:
         max_uploads: int = 4,
         outcome_buffer: int = 100,
         store: JobStore | None = None,
+        max_credits: float | None = None,
+        pricing: Pricing | None = None,
     ) -> None:
         _check_settings(max_in_flight, max_uploads, outcome_buffer, deadline)
         self._submitter = submitter
         self._scheduler = scheduler
-        self._admission = Admission(max_in_flight)
+        budget = None if max_credits is None else CreditBudget(max_credits, pricing)
+        self._admission = Admission(max_in_flight, budget)
         self._deadline = deadline
         self._poll = poll or scheduler.poll
         self._uploads = asyncio.Semaphore(max_uploads)
@@ -113,7 +118,7 @@ class Batch:
         self._counts: collections.Counter[Stage] = collections.Counter()
         self._results: collections.Counter[str] = collections.Counter()
         self._consumers = 0
-        self._halted: InsufficientCreditError | None = None
+        self._halted: InsufficientCreditError | CreditLimitError | None = None
         self._deadline_at: float | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
         self._deadline_passed = False
@@ -373,6 +378,12 @@ class Batch:
                 self._changed.clear()
                 await self._changed.wait()
             job = self._admission.take()
+            budget = self._admission.budget
+            if budget is not None and (over := budget.charge(job)) is not None:
+                self._release()
+                self._halt(over)
+                self._finish(job, Failed(error=over, tag=job.tag, request=job.request))
+                continue
             self._move(job, Stage.SUBMITTING)
             task = loop.create_task(self._submit(job))
             self._tasks.add(task)
@@ -480,10 +491,15 @@ class Batch:
         self._admission.queue.appendleft(job)
         self._changed.set()
 
-    def _halt(self, error: InsufficientCreditError) -> None:
-        """Out of credit: report every queued job as failed, send none."""
+    def _halt(self, error: InsufficientCreditError | CreditLimitError) -> None:
+        """Out of credit (or max_credits): report queued jobs as failed, send none."""
         if self._halted is None:
-            log.warning("heygen.admission_halted reason=insufficient_credit")
+            why = (
+                "max_credits"
+                if isinstance(error, CreditLimitError)
+                else "insufficient_credit"
+            )
+            log.warning("heygen.admission_halted reason=%s", why)
         self._halted = error
         self._drain()
 

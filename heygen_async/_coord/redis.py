@@ -24,9 +24,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-import redis.asyncio as redis_asyncio
-from redis.exceptions import RedisError
-
 from heygen_async import _log
 from heygen_async._aio import cancel_and_wait
 from heygen_async._models import Video
@@ -36,6 +33,14 @@ from . import scripts
 from .keys import Keys, check_settings, decode, encode, text
 from .protocol import GateListener, ResultSink
 from .sink import SchedulerSink
+
+
+try:
+    import redis.asyncio as redis_asyncio
+    from redis.exceptions import RedisError
+except ImportError as exc:  # pragma: no cover (the extra is installed in tests)
+    msg = "RedisCoordinator needs the redis extra: pip install 'heygen-async[redis]'"
+    raise ImportError(msg) from exc
 
 
 __all__ = ["RedisCoordinator"]

@@ -152,3 +152,77 @@ async def several_processes(redis_url: str, voice_id: str) -> str | None:
         waiting: bool = await client.deliver_webhook(event)
         assert isinstance(waiting, bool)
         return video.video_url
+
+
+async def campaign(client: hg.Client, rows: list[str], voice_id: str) -> int:
+    """One shard at a time of a campaign shared by every machine (redis extra)."""
+    done = 0
+    shards = hg.claim_shards("redis://r:6379/0", "spring", 64, fingerprint="v1")
+    async for shard, store in shards:
+        journal: hg.JobStore = store
+        async with client.batch(store=journal) as batch:
+            for url in rows:
+                batch.submit(
+                    hg.VideoRequest(image_url=url, script="Hi", voice_id=voice_id),
+                    tag=f"{shard}:{url}",
+                )
+        done += shard >= 0
+    pinned = hg.RedisStore("redis://r", "j", run_id="spring/1", lease=10.0, wait=True)
+    _ = pinned.journal
+    by_shard: dict[int, list[hg.JobRecord]] = await hg.campaign_records(
+        "redis://r:6379/0", "spring"
+    )
+    return done + len(by_shard)
+
+
+async def cost(client: hg.Client, requests: list[hg.VideoRequest]) -> float:
+    """Estimate, compare with the balance, cap a batch."""
+    pricing = hg.Pricing(words_per_minute=160, credits_per_second=0.2)
+    found: hg.Estimate = client.estimate(
+        requests, pricing=pricing, audio={"asset_1": 12.0, "asset_2": Path("a.wav")}
+    )
+    job: hg.JobEstimate = found.jobs[0]
+    balance: hg.Balance | None = hg.balance_of(await client.get_me())
+    seconds: float | None = hg.audio_seconds(Path("a.wav"))
+    async with client.batch(max_credits=found.credits, pricing=pricing) as batch:
+        for request in requests:
+            batch.submit(request)
+        async for outcome in batch.as_completed():
+            if isinstance(outcome, hg.Failed) and isinstance(
+                outcome.error, hg.CreditLimitError
+            ):
+                return outcome.error.spent
+    _ = (job.basis, balance, seconds)
+    return found.cost("usd")
+
+
+def preflight(photo: Path) -> str:
+    """Check a file before a batch uploads it; the fault spec for help texts."""
+    kinds: tuple[str, ...] = Fault.KINDS
+    _ = (Fault.SPEC, kinds)
+    return hg.check_upload(photo, images_only=True)
+
+
+async def observed(api_key: str) -> list[str]:
+    """Event hooks (sync and async) and OpenTelemetry on one client."""
+    seen: list[str] = []
+
+    def on_request(request: hg.RequestInfo) -> None:
+        seen.append(f"{request.method} {request.route} #{request.attempt}")
+        _ = (request.url, request.headers.get("x-api-key"))
+
+    async def on_response(response: hg.ResponseInfo) -> None:
+        elapsed: float = response.elapsed
+        request_id: str | None = response.request_id
+        seen.append(f"{response.status} {request_id} {elapsed:.3f}")
+        _ = (response.request.route, response.headers)
+
+    async with hg.Client(
+        api_key=api_key,
+        event_hooks={"request": [on_request], "response": [on_response]},
+        telemetry=hg.OpenTelemetry(tracer_provider=None, meter_provider=None),
+    ) as client:
+        await client.get_me()
+    async with hg.Client(api_key=api_key, telemetry=True) as client:
+        await client.get_me()
+    return seen
