@@ -20,6 +20,16 @@ there is no webhook route and waits rely on polling) and
     pip install 'heygen-async[fastapi]' uvicorn
     HEYGEN_API_KEY=... HEYGEN_WEBHOOK_SECRET=whsec_... python examples/fastapi_app.py
 
+Several workers share the account through Redis when ``HEYGEN_REDIS_URL`` is
+set (``HEYGEN_REDIS_NAMESPACE``, default ``heygen``; ``HEYGEN_CONCURRENCY``,
+the account's cap, default 10): creates wait for an account-wide slot, and a
+webhook landing on one worker finishes the wait in another::
+
+    pip install 'heygen-async[fastapi,redis]' uvicorn
+    HEYGEN_REDIS_URL=redis://localhost:6379/0 HEYGEN_API_KEY=... \
+    HEYGEN_WEBHOOK_SECRET=whsec_... \
+        uvicorn fastapi_app:app --app-dir examples --workers 2
+
 Without ``HEYGEN_API_KEY`` the script runs a demo against an in-process
 ``FakeHeyGen``: it serves the app on loopback, registers the app's webhook
 URL with the fake, renders three videos through the app's own HTTP API,
@@ -88,6 +98,15 @@ def create_app(
     poll policy and ``strict=True``).
     """
     env = dict(os.environ if environ is None else environ)
+    if (
+        redis_url := env.get("HEYGEN_REDIS_URL")
+    ) and "coordinator" not in client_options:
+        # One per worker process; they meet in Redis.
+        client_options["coordinator"] = hg.RedisCoordinator(
+            redis_url,
+            namespace=env.get("HEYGEN_REDIS_NAMESPACE", "heygen"),
+            account_concurrency=int(env.get("HEYGEN_CONCURRENCY", "10")),
+        )
     app = FastAPI(
         title="heygen_async example",
         lifespan=heygen_lifespan(environ=env, **client_options),

@@ -24,6 +24,8 @@ from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
 from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
+from ._coord.local import LocalCoordinator
+from ._coord.protocol import Coordinator
 from ._estimate import (
     AudioLengths,
     Balance,
@@ -72,6 +74,7 @@ from .exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    CoordinatorUnavailableError,
     CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
@@ -93,6 +96,7 @@ from .exceptions import (
 
 if _TYPE_CHECKING:  # pragma: no cover
     from . import testing
+    from ._coord.redis import RedisCoordinator
     from ._coord.store import RedisStore, campaign_records, claim_shards
 
 __all__ = [
@@ -117,6 +121,8 @@ __all__ = [
     "Completed",
     "ConfigurationError",
     "ConflictError",
+    "Coordinator",
+    "CoordinatorUnavailableError",
     "CreatedVideo",
     "CreditLimitError",
     "CreditPool",
@@ -131,6 +137,7 @@ __all__ = [
     "JobStore",
     "JournalBusyError",
     "Limits",
+    "LocalCoordinator",
     "MemoryStore",
     "NotFoundError",
     "OpenTelemetry",
@@ -141,6 +148,7 @@ __all__ = [
     "PollPolicy",
     "Pricing",
     "RateLimitError",
+    "RedisCoordinator",
     "RedisStore",
     "RequestInfo",
     "RequestTimeoutError",
@@ -183,6 +191,7 @@ __all__ = [
 
 # Names from the ``redis`` extra, imported on first use only.
 _REDIS_NAMES = {
+    "RedisCoordinator": "._coord.redis",
     "RedisStore": "._coord.store",
     "campaign_records": "._coord.store",
     "claim_shards": "._coord.store",

@@ -31,6 +31,8 @@ from ._config import (
     Timeouts,
 )
 from ._converter import make_converter
+from ._coord.local import LocalCoordinator
+from ._coord.protocol import Coordinator
 from ._http import HTTP
 from ._observe.hooks import EventHooks
 from ._observe.instrument import Instrumentation
@@ -78,6 +80,7 @@ class ClientBase:
         environ: Mapping[str, str] | None = None,
         strict: bool = False,
         limits: Limits | None = None,
+        coordinator: Coordinator | None = None,
         event_hooks: EventHooks | None = None,
         telemetry: bool | OpenTelemetry = False,
     ) -> None:
@@ -108,10 +111,10 @@ class ClientBase:
         self._converter = make_converter(strict=strict)
         self._uploads = UploadCache()
         self._observe = Instrumentation.build(hooks=event_hooks, otel=telemetry)
-        # Extension point for aclose(): async callbacks run first, newest
-        # first (the scheduler registers its shutdown here).
+        # aclose() awaits these first, newest first (the scheduler's shutdown).
         self._close_callbacks: list[CloseCallback] = []
         self._scheduler: Scheduler | None = None
+        self._coordinator = self._share(coordinator)
         self._http = HTTP(
             api_key=key,
             base_url=base,
@@ -126,6 +129,14 @@ class ClientBase:
 
     def __repr__(self) -> str:
         return f"<heygen_async.{type(self).__name__} base_url={self._base_url!r}>"
+
+    def _share(self, coordinator: Coordinator | None) -> Coordinator:
+        """The coordinator, told of every Retry-After here and closed with us."""
+        if coordinator is None:
+            return LocalCoordinator()
+        self._throttle.on_defer = coordinator.rate_limited
+        self._close_callbacks.append(coordinator.aclose)
+        return coordinator
 
     # -- configuration ----------------------------------------------------
 
@@ -153,6 +164,11 @@ class ClientBase:
     def poll(self) -> PollPolicy:
         """The default cadence for waiting on jobs."""
         return self._poll
+
+    @property
+    def coordinator(self) -> Coordinator:
+        """What this client shares the account through (local by default)."""
+        return self._coordinator
 
     @property
     def strict(self) -> bool:

@@ -46,6 +46,7 @@ from ._webhook_endpoints import WebhookMethods
 from .exceptions import (
     AvatarConsentRequiredError,
     AvatarFailedError,
+    RateLimitError,
     ResponseValidationError,
     UndecodableRowsError,
     WaitTimeoutError,
@@ -86,6 +87,10 @@ class Client(WebhookMethods, ClientBase):
         strict: Reject unknown fields in responses (for tests and fakes).
         limits: Caps on response bodies, JSON nesting, pages followed and
             downloaded files (:class:`Limits`).
+        coordinator: Share the account with other processes
+            (:class:`RedisCoordinator`): creates wait for an account-wide
+            slot, results and webhooks reach every process, one of them
+            polls. ``None``: this process on its own.
         event_hooks: ``{"request": [...], "response": [...]}``: callables,
             sync or async, shown each HTTP attempt (the key redacted).
         telemetry: ``True`` or an :class:`OpenTelemetry`: spans and metrics.
@@ -152,14 +157,22 @@ class Client(WebhookMethods, ClientBase):
         """
         body = self._converter.unstructure(request)
         route = "/v3/videos"
-        created: CreatedVideo = await self._call(
-            "POST",
-            route,
-            json=body,
-            idempotency_key=_check_key(idempotency_key),
-            retry_on_rate_limit=retry_on_rate_limit,
-            parse=self._parser(route, CreatedVideo),
-        )
+        key = _check_key(idempotency_key)
+        self._get_scheduler()  # binds the coordinator in this loop
+        async with self._coordinator.slot(key) as slot:  # account-wide cap
+            try:
+                created: CreatedVideo = await self._call(
+                    "POST",
+                    route,
+                    json=body,
+                    idempotency_key=key,
+                    retry_on_rate_limit=retry_on_rate_limit,
+                    parse=self._parser(route, CreatedVideo),
+                )
+            except RateLimitError as error:
+                await slot.rate_limited(error.retry_after)
+                raise
+            await slot.created(created.id)
         return created
 
     async def get_video(self, video_id: str) -> Video:
@@ -475,9 +488,24 @@ class Client(WebhookMethods, ClientBase):
         """The client's one poll loop, created on first use."""
         if self._scheduler is None:
             self._session()  # refuses a closed client, binds the loop
-            self._scheduler = Scheduler(self, poll=self._poll, observe=self._observe)
+            self._scheduler = Scheduler(
+                self,
+                poll=self._poll,
+                observe=self._observe,
+                coordinator=self._coordinator,
+            )
             self._close_callbacks.append(self._scheduler.aclose)
+            self._coordinator.bind(self._scheduler, self._gate)
+            # Closed before the poll loop: step down as the account's poller
+            # while this process still polls, so another takes over at once.
+            if self._coordinator.aclose in self._close_callbacks:
+                self._close_callbacks.remove(self._coordinator.aclose)
+                self._close_callbacks.append(self._coordinator.aclose)
         return self._scheduler
+
+    def _gate(self, seconds: float) -> None:
+        """Another process saw a Retry-After: hold this one's requests too."""
+        self._throttle.defer(seconds, share=False)
 
     async def wait_for_video(
         self,

@@ -16,6 +16,7 @@ import logging
 __all__ = [
     "LOGGER_NAMES",
     "batch_logger",
+    "coordinator_logger",
     "download_logger",
     "fastapi_logger",
     "http_logger",
@@ -34,6 +35,8 @@ download_logger = logging.getLogger("heygen_async.download")
 scheduler_logger = logging.getLogger("heygen_async.scheduler")
 #: Batches: admission, journal, outcomes.
 batch_logger = logging.getLogger("heygen_async.batch")
+#: Coordination between processes (slots, shared results, the poller).
+coordinator_logger = logging.getLogger("heygen_async.coordinator")
 #: The FastAPI webhook receiver.
 fastapi_logger = logging.getLogger("heygen_async.fastapi")
 #: The fake server and its webhook sender (``heygen_async.testing``).
@@ -46,6 +49,7 @@ LOGGER_NAMES: tuple[str, ...] = (
     download_logger.name,
     scheduler_logger.name,
     batch_logger.name,
+    coordinator_logger.name,
     fastapi_logger.name,
     testing_logger.name,
 )

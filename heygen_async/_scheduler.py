@@ -31,6 +31,8 @@ from typing import Protocol
 from . import _log
 from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
+from ._coord.local import LocalCoordinator
+from ._coord.protocol import Coordinator
 from ._models import StatusItem, Video, VideoStatus
 from ._observe.instrument import Instrumentation
 from .exceptions import (
@@ -142,9 +144,11 @@ class Scheduler:
         poll: PollPolicy,
         rng: random.Random | None = None,
         max_concurrent_calls: int = 4,
+        coordinator: Coordinator | None = None,
         observe: Instrumentation | None = None,
     ) -> None:
         self._backend = backend
+        self._coordinator = coordinator or LocalCoordinator()
         self._instrument = observe or Instrumentation()
         self.poll = poll
         self._rng = rng or random.Random()
@@ -210,6 +214,7 @@ class Scheduler:
             return watch
         self._schedule(watch, now + self._jittered(watch, watch.interval))
         self._ensure_running()
+        self._coordinator.watched(video_id)
         return watch
 
     async def wait(
@@ -405,7 +410,7 @@ class Scheduler:
         by_id: dict[str, list[Watch]] = {}
         for watch in watches:
             by_id.setdefault(watch.video_id, []).append(watch)
-        ids = list(by_id)
+        ids = list(self._coordinator.to_poll(list(by_id)))
         chunks = [
             ids[i : i + MAX_STATUS_IDS] for i in range(0, len(ids), MAX_STATUS_IDS)
         ]
@@ -551,6 +556,7 @@ class Scheduler:
         for watch in watches:
             watch.last_status = video.status
         if video.status.is_terminal:
+            self._coordinator.observed(video)  # frees its slot, tells others
             self._instrument.video_seen(video)
         if video.status is VideoStatus.COMPLETED:
             for watch in watches:

@@ -80,14 +80,23 @@ class Throttle:
         self.not_before = 0.0
         self.budget = budget if budget is not None else RetryBudget()
         self.deferrals = 0
+        # Told of every Retry-After seen here (a coordinator shares it).
+        self.on_defer: Callable[[float], None] | None = None
 
-    def defer(self, seconds: float) -> None:
-        """Hold every request for *seconds* from now (a shared Retry-After)."""
+    def defer(self, seconds: float, *, share: bool = True) -> None:
+        """
+        Hold every request for *seconds* from now (a shared Retry-After).
+
+        With *share*, :attr:`on_defer` hears of it too; a window that came
+        from another process is applied with ``share=False``.
+        """
         until = self._clock() + seconds
         if until > self.not_before:
             self.not_before = until
             self.deferrals += 1
             log.info("heygen.throttle_deferred seconds=%.3f", seconds)
+        if share and self.on_defer is not None:
+            self.on_defer(seconds)
 
     def delay(self) -> float:
         """Seconds until the shared Retry-After window has passed."""

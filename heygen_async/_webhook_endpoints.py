@@ -51,6 +51,8 @@ class WebhookMethods(ClientBase):
             self, route: str, params: dict[str, str | int], cls: type[Any]
         ) -> AsyncIterator[Any]: ...
 
+        def _get_scheduler(self) -> Any: ...
+
     # -- endpoints -----------------------------------------------------------
 
     async def create_webhook_endpoint(
@@ -213,6 +215,31 @@ class WebhookMethods(ClientBase):
         # Poke every video (no short-circuit): each one may be waited on.
         poked = [scheduler.poke(video_id) for video_id in _video_ids(event)]
         return any(poked)
+
+    async def deliver_webhook(self, event: WebhookEvent) -> bool:
+        """
+        :meth:`feed_webhook`, then tell every process sharing the account.
+
+        With a coordinator, a verified render result is stored and published
+        so a wait in any process returns at once (the delivery usually lands
+        on another worker than the one waiting); anything else asks the
+        process that polls to poll now. Without one it is :meth:`feed_webhook`.
+
+        Raises:
+            redis.exceptions.RedisError: The coordinator could not take it;
+                answer the delivery with a 5xx so HeyGen sends it again.
+
+        Returns:
+            Whether anyone in this process was waiting on the video.
+        """
+        self._get_scheduler()  # binds the coordinator in this loop
+        waiting = self.feed_webhook(event)
+        settled = _settled_video(event)
+        if settled is not None:
+            await self._coordinator.publish(settled)
+        else:
+            await self._coordinator.poke(_video_ids(event))
+        return waiting
 
 
 def _settled_video(event: WebhookEvent) -> Video | None:

@@ -47,6 +47,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "CoordinatorUnavailableError",
     "CreditLimitError",
     "HeyGenError",
     "InsufficientCreditError",
@@ -140,6 +141,29 @@ class JournalBusyError(HeyGenError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.path,))
+
+
+class CoordinatorUnavailableError(HeyGenError):
+    """
+    The coordinator shared by several processes (Redis) could not be reached
+    for longer than its ``unavailable_timeout``.
+
+    Nothing was sent: without an account-wide slot no create goes out, so
+    retrying later never pays twice. Waits on videos already created go on
+    by polling HeyGen directly.
+
+    Attributes:
+        seconds: How long the coordinator had been unreachable.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"the coordinator was unreachable for {seconds:.1f} s; no create was sent"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.seconds,))
 
 
 class APIError(HeyGenError):

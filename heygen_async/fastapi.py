@@ -133,15 +133,16 @@ def webhook_router(
 
     ``POST path`` verifies the raw body against *secret* (or any of
     *secrets*, for a rotation), then feeds the event to the app's client
-    (:meth:`~heygen_async.Client.feed_webhook`), so the request waiting on
-    that video returns at once. Answers:
+    (:meth:`~heygen_async.Client.deliver_webhook`), so the request waiting on
+    that video returns at once, in any worker. Answers:
 
     - 200 ``{"received": true, ...}`` for a verified, new delivery;
     - 200 ``{"received": true, "duplicate": true, ...}`` for a repeat of an
       event already processed (same event id, which always comes from the
       signed body or ``webhook-id``, never the unsigned ``Heygen-Event-Id``):
       it changes nothing, and a 2xx stops HeyGen retrying it. The last
-      *max_seen* ids are remembered, in memory, per process. Deliveries
+      *max_seen* ids are remembered per process (and in Redis for every
+      worker, with a :class:`~heygen_async.RedisCoordinator`). Deliveries
       without an event id cannot be de-duplicated; feeding them twice is
       harmless anyway;
     - 400 when signature, id or timestamp headers are missing or malformed;
@@ -265,7 +266,14 @@ async def _process(
 ) -> Response:
     """Feed a verified delivery once; a repeat of a processed one is a 2xx."""
     event_id = event.event_id
-    if event_id is not None and not seen.add(event_id):
+    client = get_client(request)
+    try:
+        first = await _first_delivery(client, event_id, seen)
+    except Exception:
+        log.exception("heygen.webhook_dedup_failed event_id=%s", event_id)
+        message = "the delivery could not be de-duplicated; retry it"
+        return _error(500, "processing_failed", message, reason="error")
+    if not first:
         return JSONResponse(
             {
                 "received": True,
@@ -278,7 +286,7 @@ async def _process(
     try:
         if on_event is not None:
             await on_event(event)
-        waiting = get_client(request).feed_webhook(event)
+        waiting = await client.deliver_webhook(event)
         processed = True
     except Exception:
         log.exception("heygen.webhook_failed event_id=%s", event_id)
@@ -287,7 +295,35 @@ async def _process(
     finally:
         if not processed and event_id is not None:
             seen.discard(event_id)  # failed or cancelled: let the retry in
+            await _release(client, event_id)
     return JSONResponse({"received": True, "event_id": event_id, "waiting": waiting})
+
+
+async def _first_delivery(
+    client: Client, event_id: str | None, seen: webhooks.SeenEvents
+) -> bool:
+    """
+    Whether no worker has taken *event_id* yet: in this process, and with a
+    coordinator in every process sharing it (one Redis ``SET NX`` per id).
+    """
+    if event_id is None:
+        return True
+    if not seen.add(event_id):
+        return False
+    try:
+        shared = await client.coordinator.claim_event(event_id)
+    except BaseException:
+        seen.discard(event_id)
+        raise
+    return shared is not False
+
+
+async def _release(client: Client, event_id: str) -> None:
+    """Let HeyGen's retry of a failed delivery be processed by any worker."""
+    try:
+        await client.coordinator.release_event(event_id)
+    except Exception:  # noqa: BLE001 (the claim expires with its TTL)
+        log.warning("heygen.webhook_release_failed event_id=%s", event_id)
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:

@@ -1,6 +1,8 @@
 """
-Several processes, one account: the Redis-backed pieces (the ``redis`` extra).
+Several processes, one account: the coordination seam and the Redis-backed
+pieces (the ``redis`` extra).
 
-Nothing here is imported by core at import time; ``heygen_async`` exposes the
-public names lazily, so a plain install never needs ``redis``.
+``protocol`` and ``local`` are core; the Redis modules are never imported by
+core at import time: ``heygen_async`` exposes their public names lazily, so a
+plain install never needs ``redis``.
 """

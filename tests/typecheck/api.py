@@ -132,6 +132,28 @@ async def account_and_avatars(client: hg.Client, video_ids: list[str]) -> str:
     return look.id
 
 
+async def several_processes(redis_url: str, voice_id: str) -> str | None:
+    """One account, several processes: a shared coordinator and webhooks."""
+    coordinator = hg.RedisCoordinator(
+        redis_url, namespace="acme-prod", account_concurrency=10
+    )
+    local: hg.Coordinator = hg.LocalCoordinator()
+    assert local.to_poll(["v1"]) == ["v1"]
+    async with hg.Client(coordinator=coordinator) as client:
+        try:
+            video: hg.Video = await client.render(
+                hg.VideoRequest(
+                    image_url="https://x/y.jpg", script="Hi", voice_id=voice_id
+                )
+            )
+        except hg.CoordinatorUnavailableError as error:
+            return f"redis away for {error.seconds:.1f} s"
+        event = webhooks.parse(b"{}")
+        waiting: bool = await client.deliver_webhook(event)
+        assert isinstance(waiting, bool)
+        return video.video_url
+
+
 async def campaign(client: hg.Client, rows: list[str], voice_id: str) -> int:
     """One shard at a time of a campaign shared by every machine (redis extra)."""
     done = 0
