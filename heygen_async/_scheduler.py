@@ -31,6 +31,8 @@ from . import _log
 from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
 from ._models import StatusItem, Video, VideoStatus
+from ._pacing.model import Prediction, RenderFeatures, render_seconds
+from ._pacing.pacer import Pacer
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -83,6 +85,7 @@ class Watch:
 
     __slots__ = (
         "deadline",
+        "features",
         "future",
         "interval",
         "last_status",
@@ -90,7 +93,11 @@ class Watch:
         "next_poll",
         "owner",
         "policy",
+        "polled",
+        "prediction",
         "resolving",
+        "started",
+        "version",
         "video_id",
     )
 
@@ -102,6 +109,8 @@ class Watch:
         deadline: float | None,
         future: asyncio.Future[Video],
         owner: Owner | None,
+        started: float = 0.0,
+        features: RenderFeatures | None = None,
     ) -> None:
         self.video_id = video_id
         self.policy = policy
@@ -113,6 +122,10 @@ class Watch:
         self.last_status: VideoStatus | None = None
         self.missing = 0
         self.resolving = False
+        self.started = self.polled = started  # loop times: watched, last asked
+        self.features = features
+        self.prediction: Prediction | None = None
+        self.version = -1  # the model version *prediction* came from
 
     @property
     def active(self) -> bool:
@@ -156,6 +169,7 @@ class Scheduler:
         self._settled: dict[str, None] = {}  # recently finished ids, in order
         self._drifted: set[tuple[str, str]] = set()  # (route, field) reported
         self.bulk_supported = True
+        self.pacer = Pacer()
         self.job_polls = 0
         self.status_calls = 0
         self.detail_calls = 0
@@ -174,6 +188,7 @@ class Scheduler:
         policy: PollPolicy | None = None,
         deadline: float | None = None,
         owner: Owner | None = None,
+        features: RenderFeatures | None = None,
     ) -> Watch:
         """
         Start waiting on *video_id*; the returned watch's future resolves.
@@ -181,7 +196,8 @@ class Scheduler:
         The future gets the completed :class:`Video`, or raises
         :class:`VideoFailedError`, :class:`WaitTimeoutError` or the
         :class:`APIError` that made waiting impossible. *deadline* is an
-        absolute loop time; ``None`` takes it from the policy.
+        absolute loop time; ``None`` takes it from the policy. *features*
+        (what the request says about its length) sharpen the learned timing.
         """
         if self._closed:
             msg = "the client is closed; cannot wait on new videos"
@@ -197,12 +213,17 @@ class Scheduler:
             deadline=deadline,
             future=loop.create_future(),
             owner=owner,
+            started=now,
+            features=features,
         )
         self._by_id.setdefault(video_id, []).append(watch)
         if (early := self._early.pop(video_id, None)) is not None:
             self._settle_all(early, [watch])  # its webhook beat its create
             return watch
-        self._schedule(watch, now + self._jittered(watch, watch.interval))
+        due = self.pacer.due(watch, now)
+        if due is None:
+            due = now + self._jittered(watch, watch.interval)
+        self._schedule(watch, due)
         self._ensure_running()
         return watch
 
@@ -227,10 +248,19 @@ class Scheduler:
         self._unindex(watch)
 
     def hurry(self, owner: Owner) -> None:
-        """Bring *owner*'s polls forward to the initial interval."""
+        """
+        Bring *owner*'s polls forward to the initial interval.
+
+        Not while webhooks flow (a delivery frees the slot), nor for a job
+        whose polls are timed from its predicted render time already.
+        """
         now = asyncio.get_running_loop().time()
+        if self.pacer.webhooks_flowing(now):
+            return
         for watches in self._by_id.values():
             for watch in watches:
+                if self.pacer.learned(watch):
+                    continue
                 if watch.owner is owner and watch.active and not watch.resolving:
                     watch.interval = watch.policy.interval_initial
                     due = now + self._jittered(watch, watch.interval)
@@ -258,7 +288,17 @@ class Scheduler:
         if not video.status.is_terminal:
             return self.poke(video.id)
         watches = [w for w in self._by_id.get(video.id, ()) if w.active]
-        if not watches:
+        if watches:
+            now = asyncio.get_running_loop().time()
+            self.pacer.delivered(now)
+            if video.status is VideoStatus.COMPLETED:
+                # A delivery rarely carries server times: our own clock
+                # (from the watch to the delivery) is the observation then.
+                seconds = render_seconds(video)
+                if seconds is None:
+                    seconds = now - min(w.started for w in watches)
+                self.pacer.learn(seconds, watches)
+        else:
             if video.id in self._settled:
                 return False  # a late or repeated delivery
             # A delivery can arrive before the create call returns: keep it
@@ -318,7 +358,11 @@ class Scheduler:
         """
         policy = watch.policy
         watch.interval = min(watch.interval * policy.multiplier, policy.interval_max)
-        if watch.owner is not None and watch.owner.saturated:
+        if (due := self.pacer.due(watch, now)) is not None:
+            self._schedule(watch, due)
+            return
+        saturated = watch.owner is not None and watch.owner.saturated
+        if saturated and not self.pacer.webhooks_flowing(now):
             watch.interval = min(watch.interval, policy.interval_initial)
         if draw is None:
             wait = self._jittered(watch, watch.interval)
@@ -335,6 +379,12 @@ class Scheduler:
         if not watches:
             del self._by_id[watch.video_id]
 
+    def _heads(self) -> Iterable[Watch]:
+        """One waiting watch per video (they share a status), for the pacer."""
+        for watches in self._by_id.values():
+            if not watches[0].resolving:
+                yield watches[0]
+
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(
@@ -344,8 +394,13 @@ class Scheduler:
     def _is_current(self, due: float, watch: Watch) -> bool:
         return watch.active and not watch.resolving and due == watch.next_poll
 
-    def _take_due(self, now: float) -> list[Watch]:
-        """Pop every due watch, then top up the last chunk with ripe ones."""
+    def _take_due(self, now: float, *, group: bool = False) -> list[Watch]:
+        """
+        Pop every due watch, then top up the last chunk with ripe ones (any
+        job with a predicted render time is ripe: asking costs nothing and
+        its next poll follows from the prediction, not a reset backoff). A
+        *group* call takes the earliest-due jobs to fill one chunk.
+        """
         taken: list[Watch] = []
         heap = self._heap
         while heap and heap[0][0] <= now:
@@ -353,12 +408,15 @@ class Scheduler:
             if self._is_current(due, watch):
                 taken.append(watch)
         room = -len({w.video_id for w in taken}) % MAX_STATUS_IDS
+        if group and not taken:
+            room = MAX_STATUS_IDS
         while heap and room:
             due, _, watch = heap[0]
             if not self._is_current(due, watch):
                 heapq.heappop(heap)
                 continue
-            if due - now > _RIPE_FRACTION * watch.interval:
+            learned = watch.prediction is not None and watch.policy.learn
+            if not (group or learned) and due - now > _RIPE_FRACTION * watch.interval:
                 break
             heapq.heappop(heap)
             taken.append(watch)
@@ -375,14 +433,17 @@ class Scheduler:
                 await self._wakeup.wait()
                 continue
             now = loop.time()
-            delay = self._heap[0][0] - now
-            if delay > 0:
+            first = self._heap[0][0]
+            group_at = self.pacer.group_due(self._heads(), now, first)
+            wake = first if group_at is None else min(first, group_at)
+            if wake > now:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
+                    async with asyncio.timeout(wake - now):
                         await self._wakeup.wait()
                 continue
+            self.pacer.called()
             try:
-                await self._tick(self._take_due(now))
+                await self._tick(self._take_due(now, group=first > now))
             except Exception:  # the loop must outlive any one bad tick
                 log.exception("heygen.scheduler_tick_failed")
 
@@ -390,7 +451,9 @@ class Scheduler:
 
     async def _tick(self, watches: list[Watch]) -> None:
         by_id: dict[str, list[Watch]] = {}
+        asked = asyncio.get_running_loop().time()
         for watch in watches:
+            watch.polled = asked
             by_id.setdefault(watch.video_id, []).append(watch)
         ids = list(by_id)
         chunks = [
@@ -538,6 +601,8 @@ class Scheduler:
         for watch in watches:
             watch.last_status = video.status
         if video.status is VideoStatus.COMPLETED:
+            if (seconds := render_seconds(video)) is not None:
+                self.pacer.learn(seconds, watches)
             for watch in watches:
                 self._settle(watch, video)
         elif video.status is VideoStatus.FAILED:
