@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from heygen_async._config import PollPolicy
+
 from . import planner
 from .model import Prediction, RenderFeatures, RenderModel
 
