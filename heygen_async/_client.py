@@ -39,6 +39,7 @@ from ._models import (
     VideoRequest,
     Voice,
 )
+from ._pacing import RenderFeatures
 from ._scheduler import Scheduler
 from ._uploads import Payload, load
 from ._webhook_endpoints import WebhookMethods
@@ -500,6 +501,16 @@ class Client(WebhookMethods, ClientBase):
                 finish, so wait again with the same id.
             NotFoundError: HeyGen does not know *video_id*.
         """
+        return await self._wait_for(video_id, deadline=deadline, poll=poll)
+
+    async def _wait_for(
+        self,
+        video_id: str,
+        *,
+        deadline: float | Default | None,
+        poll: PollPolicy | None,
+        features: RenderFeatures | None = None,
+    ) -> Video:
         scheduler = self._get_scheduler()
         at = None
         policy = poll or self._poll
@@ -509,7 +520,10 @@ class Client(WebhookMethods, ClientBase):
         else:
             policy = attrs.evolve(policy, deadline=None)
         return await scheduler.wait(
-            _check_id("video_id", video_id), policy=policy, deadline=at
+            _check_id("video_id", video_id),
+            policy=policy,
+            deadline=at,
+            features=features,
         )
 
     async def render(
@@ -525,7 +539,12 @@ class Client(WebhookMethods, ClientBase):
         :meth:`wait_for_video`, with the same errors.
         """
         created = await self.create_video(request, idempotency_key=idempotency_key)
-        return await self.wait_for_video(created.id, deadline=deadline, poll=poll)
+        return await self._wait_for(
+            created.id,
+            deadline=deadline,
+            poll=poll,
+            features=RenderFeatures.of(request),
+        )
 
     def batch(
         self,

@@ -233,9 +233,12 @@ class Scheduler:
         *,
         policy: PollPolicy | None = None,
         deadline: float | None = None,
+        features: RenderFeatures | None = None,
     ) -> Video:
         """Wait for one video; see :meth:`watch` for what it raises."""
-        watch = self.watch(video_id, policy=policy, deadline=deadline)
+        watch = self.watch(
+            video_id, policy=policy, deadline=deadline, features=features
+        )
         try:
             return await watch.future
         finally:
@@ -359,6 +362,7 @@ class Scheduler:
         policy = watch.policy
         watch.interval = min(watch.interval * policy.multiplier, policy.interval_max)
         if (due := self.pacer.due(watch, now)) is not None:
+            watch.interval = policy.interval_initial  # should it become overdue
             self._schedule(watch, due)
             return
         saturated = watch.owner is not None and watch.owner.saturated
@@ -415,7 +419,7 @@ class Scheduler:
             if not self._is_current(due, watch):
                 heapq.heappop(heap)
                 continue
-            learned = watch.prediction is not None and watch.policy.learn
+            learned = self.pacer.learned(watch)
             if not (group or learned) and due - now > _RIPE_FRACTION * watch.interval:
                 break
             heapq.heappop(heap)

@@ -10,10 +10,12 @@ characters, or audio seconds when known), the resolution and avatar vs image.
 The prior is deliberately weak: a median of 120 s with a log-spread of 0.8
 (so 5 to 95 % is roughly 32 to 445 s), the spread worth :data:`PRIOR_WEIGHT`
 observation and the coefficients less. Until
-:attr:`RenderModel.min_observations` renders are seen, or while durations
-scatter more than :attr:`RenderModel.max_sigma` around the fit (they carry no
-usable signal), :meth:`RenderModel.predict` returns ``None`` and the scheduler
-keeps its plain :class:`~heygen_async.PollPolicy` cadence.
+:attr:`RenderModel.min_observations` renders are seen, :meth:`RenderModel.predict`
+returns the prior (marked ``prior``: the scheduler only uses it to stop
+backing off once a render may be done). While durations scatter more than
+:attr:`RenderModel.max_sigma` around the fit (they carry no usable signal) it
+returns ``None`` and the scheduler keeps its plain
+:class:`~heygen_async.PollPolicy` cadence.
 """
 
 from __future__ import annotations
@@ -91,11 +93,15 @@ class Prediction:
 
     mu: float
     sigma: float
+    prior: bool = False
 
     @property
     def median(self) -> float:
         """The median duration, seconds."""
         return math.exp(self.mu)
+
+
+_PRIOR = Prediction(math.log(PRIOR_MEDIAN), PRIOR_SIGMA, prior=True)
 
 
 def render_seconds(video: Video) -> float | None:
@@ -174,8 +180,10 @@ class RenderModel:
         self._sigma = math.sqrt(max(PRIOR_WEIGHT * PRIOR_SIGMA**2 + rss, 0.0) / dof)
 
     def predict(self, features: RenderFeatures | None = None) -> Prediction | None:
-        """The duration of a render with *features*, or ``None`` (no signal yet)."""
-        if not self.informative:
+        """The duration of a render with *features*; ``None``: no signal."""
+        if self.observations < self.min_observations:
+            return _PRIOR
+        if self._sigma > self.max_sigma:
             return None
         features = features or _PLAIN
         if (known := self._cache.get(features)) is not None:

@@ -70,7 +70,8 @@ class Pacer:
 
     def learned(self, job: Paced) -> bool:
         """Whether *job*'s polls are timed from a prediction."""
-        return job.policy.learn and self.predict(job) is not None
+        prediction = self.predict(job) if job.policy.learn else None
+        return prediction is not None and not prediction.prior
 
     def predict(self, job: Paced) -> Prediction | None:
         """*job*'s predicted render time, cached until the model changes."""
@@ -87,25 +88,35 @@ class Pacer:
 
     def due(self, job: Paced, now: float) -> float | None:
         """
-        The next poll from *job*'s predicted render time, or ``None``: no
-        prediction, or the job is overdue against it.
+        The next poll from *job*'s predicted render time, or ``None`` to leave
+        the plain cadence in charge (no signal in the durations).
+
+        Once the render may be done, a poll every *target_delay*; before that
+        none with a learned prediction, and the plain backoff with only the
+        prior (too few renders seen, so it may be far off).
         """
         policy = job.policy
         if not policy.learn or (prediction := self.predict(job)) is None:
             return None
-        self._group_dirty = True
         if self.webhooks_flowing(now):
-            due = planner.safety_due(
+            if prediction.prior:
+                return None
+            safety = planner.safety_due(
                 prediction, job.started, quantile=_SAFETY_QUANTILE, grace=0.0
             )
-            return due if due > now else None
-        return planner.latency_due(
+            return safety if safety > now else None
+        due = planner.latency_due(
             prediction,
             job.started,
             job.polled,
-            delay=policy.delay_target,
+            gap=policy.delay_target,
             miss=policy.miss,
         )
+        if prediction.prior:
+            zone = planner.done_by(prediction, job.started, now) >= policy.miss
+            return due if zone else None
+        self._group_dirty = True
+        return due
 
     def group_due(
         self, jobs: Iterable[Paced], now: float, until: float
@@ -121,10 +132,14 @@ class Pacer:
         threshold = math.inf
         for job in jobs:
             prediction = job.prediction
-            if prediction is None or not job.active or not job.policy.learn:
+            if prediction is None or prediction.prior:
+                continue
+            if not job.active or not job.policy.learn:
+                continue
+            if (wanted := job.policy.expected_done) is None:
                 continue
             found.append((prediction, job.started, job.polled))
-            threshold = min(threshold, job.policy.expected_done)
+            threshold = min(threshold, wanted)
             if len(found) >= _GROUP_MAX:
                 return None
         if len(found) >= threshold:

@@ -4,10 +4,9 @@ When a poll is worth making, from predicted render durations.
 A bulk status call costs the same for 1 id or 100, so the question is not
 "is this job due?" but "is a call due?". Two things make it so:
 
-* **a latency bound**: a job that may have finished since it was last asked
-  about must be seen within *delay* of its finish, except with probability
-  *miss*. While its render is young the chance it finished is tiny and the
-  poll is far off; near its predicted end the polls come every ~*delay*.
+* **a latency bound**: once a job's render may be done (past the *miss*
+  quantile of its predicted time) it is asked about at least every *gap*, so
+  a finish is seen within *gap*. While its render is young it costs nothing.
 * **the expected harvest**: the expected number of jobs finished since each
   was last asked about, summed over every job in flight, crossing
   *threshold*: then one call is worth making for the whole set.
@@ -32,9 +31,6 @@ from .model import Prediction
 __all__ = ["Job", "done_by", "expected_done", "group_due", "latency_due", "safety_due"]
 
 _NORMAL = NormalDist()
-# A job this sure to be done already is overdue: the model no longer speaks
-# for it and the caller's plain cadence takes over.
-_OVERDUE = 0.999
 # Bisection steps for group_due (the horizon / 2**steps resolution).
 _STEPS = 12
 
@@ -57,26 +53,18 @@ def _age_at(prediction: Prediction, probability: float) -> float:
 
 
 def latency_due(
-    prediction: Prediction,
-    started: float,
-    last: float,
-    *,
-    delay: float,
-    miss: float,
-) -> float | None:
+    prediction: Prediction, started: float, last: float, *, gap: float, miss: float
+) -> float:
     """
     When to ask next about a job last asked about at *last*.
 
-    The time *t* at which the chance that it finished in ``(last, t - delay]``
-    is *miss* of the chance it was still running at *last*: so a finish is
-    seen within *delay*, except with probability *miss*. ``None`` once the
-    job is overdue against the prediction.
+    Nothing before its render may be done (the *miss* quantile of its
+    predicted time): a poll then is almost surely wasted. From there on, a
+    poll every *gap*, so a finish is seen within *gap*. A job still young
+    is due at the end of its first gap: any call made for other jobs once
+    its zone has begun takes it along for free.
     """
-    before = done_by(prediction, started, last)
-    if before >= _OVERDUE:
-        return None
-    age = _age_at(prediction, before + miss * (1.0 - before))
-    return max(started + age, last) + delay
+    return max(started + _age_at(prediction, miss), last) + gap
 
 
 def safety_due(
