@@ -217,6 +217,7 @@ class Scheduler:
             features=features,
         )
         self._by_id.setdefault(video_id, []).append(watch)
+        self.pacer.watching()
         if (early := self._early.pop(video_id, None)) is not None:
             self._settle_all(early, [watch])  # its webhook beat its create
             return watch
@@ -455,9 +456,7 @@ class Scheduler:
 
     async def _tick(self, watches: list[Watch]) -> None:
         by_id: dict[str, list[Watch]] = {}
-        asked = asyncio.get_running_loop().time()
         for watch in watches:
-            watch.polled = asked
             by_id.setdefault(watch.video_id, []).append(watch)
         ids = list(by_id)
         chunks = [
@@ -469,6 +468,7 @@ class Scheduler:
         # draws would let the earliest of ~100 draws set every next tick.
         draw = self._rng.uniform(-1.0, 1.0)
         for watch in watches:
+            watch.polled = now  # known running as of this answer
             if not watch.active or watch.resolving:
                 continue
             if watch.deadline is not None and now >= watch.deadline:
@@ -604,6 +604,8 @@ class Scheduler:
             return
         for watch in watches:
             watch.last_status = video.status
+        if video.status.is_terminal and any(w.active for w in watches):
+            self.pacer.found_lost(asyncio.get_running_loop().time())
         if video.status is VideoStatus.COMPLETED:
             if (seconds := render_seconds(video)) is not None:
                 self.pacer.learn(seconds, watches)

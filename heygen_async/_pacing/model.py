@@ -101,7 +101,8 @@ class Prediction:
         return math.exp(self.mu)
 
 
-_PRIOR = Prediction(math.log(PRIOR_MEDIAN), PRIOR_SIGMA, prior=True)
+#: What is assumed before any render is seen.
+PRIOR = Prediction(math.log(PRIOR_MEDIAN), PRIOR_SIGMA, prior=True)
 
 
 def render_seconds(video: Video) -> float | None:
@@ -182,7 +183,7 @@ class RenderModel:
     def predict(self, features: RenderFeatures | None = None) -> Prediction | None:
         """The duration of a render with *features*; ``None``: no signal."""
         if self.observations < self.min_observations:
-            return _PRIOR
+            return PRIOR
         if self._sigma > self.max_sigma:
             return None
         features = features or _PLAIN

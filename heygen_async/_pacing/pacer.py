@@ -16,7 +16,7 @@ from typing import Protocol
 from heygen_async._config import PollPolicy
 
 from . import planner
-from .model import Prediction, RenderFeatures, RenderModel
+from .model import PRIOR, Prediction, RenderFeatures, RenderModel
 
 
 __all__ = ["Paced", "Pacer"]
@@ -29,6 +29,9 @@ _SAFETY_QUANTILE = 0.99
 # The expected-harvest check scans every learned job in flight; past this
 # many it is skipped and each job's latency bound alone decides.
 _GROUP_MAX = 2_000
+# With webhooks flowing, one safety-net call for every job in flight is made
+# once this many finished jobs are expected to have lost their delivery.
+_LOST_PER_CALL = 0.5
 
 
 class Paced(Protocol):
@@ -59,6 +62,8 @@ class Pacer:
         self._delivered_at = -math.inf
         self._group_at: float | None = None
         self._group_dirty = True
+        self._delivered = self._lost = 0  # settled by a delivery / by a poll
+        self._watched = 0
 
     def webhooks_flowing(self, now: float) -> bool:
         """A verified delivery settled a wait recently: polls are a safety net."""
@@ -67,18 +72,31 @@ class Pacer:
     def delivered(self, now: float) -> None:
         """A verified delivery settled a wait."""
         self._delivered_at = now
+        self._delivered += 1
 
     def learned(self, job: Paced) -> bool:
         """Whether *job*'s polls are timed from a prediction."""
         prediction = self.predict(job) if job.policy.learn else None
         return prediction is not None and not prediction.prior
 
+    def watching(self) -> None:
+        """A job started being waited on."""
+        self._watched += 1
+
     def predict(self, job: Paced) -> Prediction | None:
-        """*job*'s predicted render time, cached until the model changes."""
+        """
+        *job*'s predicted render time, cached until the model changes.
+
+        Only the prior while fewer than half the jobs watched have finished:
+        the first renders to finish are the short ones, so a model learned
+        from them alone runs fast (the rest are still running, unseen).
+        """
         model = self.model
-        if job.version != model.version:
-            job.prediction = model.predict(job.features)
-            job.version = model.version
+        censored = 2 * model.observations < self._watched
+        version = 2 * model.version + censored
+        if job.version != version:
+            job.prediction = PRIOR if censored else model.predict(job.features)
+            job.version = version
         return job.prediction
 
     def learn(self, seconds: float, jobs: Sequence[Paced]) -> None:
@@ -99,6 +117,7 @@ class Pacer:
         if not policy.learn or (prediction := self.predict(job)) is None:
             return None
         if self.webhooks_flowing(now):
+            self._group_dirty = True
             if prediction.prior:
                 return None
             safety = planner.safety_due(
@@ -121,30 +140,44 @@ class Pacer:
     def group_due(
         self, jobs: Iterable[Paced], now: float, until: float
     ) -> float | None:
-        """When one call's expected harvest reaches the threshold, before *until*."""
+        """
+        When one call for every job is worth making, before *until*.
+
+        Polling: once the expected harvest (jobs finished since last asked)
+        reaches the policy's *expected_done*. With webhooks flowing: once
+        the expected number of finished jobs whose delivery was lost
+        reaches :data:`_LOST_PER_CALL`, at the loss rate seen so far.
+        """
         if not self._group_dirty:
             return self._group_at
         self._group_dirty = False
         self._group_at = None
+        lost_rate = None
         if self.webhooks_flowing(now):
-            return None
+            lost_rate = (self._lost + 0.1) / (self._lost + self._delivered + 10.0)
         found: list[planner.Job] = []
         threshold = math.inf
         for job in jobs:
             prediction = job.prediction
-            if prediction is None or prediction.prior:
+            if prediction is None or prediction.prior or not job.policy.learn:
                 continue
-            if not job.active or not job.policy.learn:
-                continue
-            if (wanted := job.policy.expected_done) is None:
+            wanted = job.policy.expected_done if lost_rate is None else _LOST_PER_CALL
+            if wanted is None or not job.active:
                 continue
             found.append((prediction, job.started, job.polled))
             threshold = min(threshold, wanted)
             if len(found) >= _GROUP_MAX:
                 return None
-        if len(found) >= threshold:
-            self._group_at = planner.group_due(found, now, until, threshold=threshold)
+        if found:
+            self._group_at = planner.group_due(
+                found, now, until, threshold=threshold, lost_rate=lost_rate
+            )
         return self._group_at
+
+    def found_lost(self, now: float) -> None:
+        """A poll, not a delivery, settled a wait: lost, if webhooks flow."""
+        if self.webhooks_flowing(now):
+            self._lost += 1
 
     def called(self) -> None:
         """A call was made: the expected harvest starts again."""

@@ -31,6 +31,9 @@ from .model import Prediction
 __all__ = ["Job", "done_by", "expected_done", "group_due", "latency_due", "safety_due"]
 
 _NORMAL = NormalDist()
+# How far a prediction is trusted when it says a render must be done: early
+# in a run the model has seen only the short renders, so it runs fast.
+_TRUST = 0.9
 # Bisection steps for group_due (the horizon / 2**steps resolution).
 _STEPS = 12
 
@@ -74,29 +77,49 @@ def safety_due(
     return started + _age_at(prediction, quantile) + grace
 
 
-def expected_done(jobs: Iterable[Job], at: float) -> float:
-    """How many *jobs* are expected to have finished since each was last asked."""
+def expected_done(jobs: Iterable[Job], at: float, lost_rate: float | None) -> float:
+    """
+    How many *jobs* are expected to have finished since each was last asked.
+
+    With *lost_rate* (webhooks flowing, a share of deliveries lost): how many
+    are expected to have finished with their delivery lost, given that none
+    has arrived yet for any of them.
+    """
     total = 0.0
     for prediction, started, last in jobs:
         before = done_by(prediction, started, last)
-        if before < 1.0:
-            total += (done_by(prediction, started, at) - before) / (1.0 - before)
+        if before >= 1.0:
+            continue
+        done = (done_by(prediction, started, at) - before) / (1.0 - before)
+        total += done if lost_rate is None else _lost(done, lost_rate)
     return total
 
 
+def _lost(done: float, rate: float) -> float:
+    """P(finished and its delivery lost | no delivery yet), by Bayes."""
+    done *= _TRUST  # a render far past its prediction may just be slow
+    lost = rate * done
+    return lost / (lost + 1.0 - done) if lost else 0.0
+
+
 def group_due(
-    jobs: list[Job], now: float, until: float, *, threshold: float
+    jobs: list[Job],
+    now: float,
+    until: float,
+    *,
+    threshold: float,
+    lost_rate: float | None = None,
 ) -> float | None:
     """
     The first time before *until* at which :func:`expected_done` reaches
     *threshold*, or ``None`` when it does not.
     """
-    if until <= now or expected_done(jobs, until) < threshold:
+    if until <= now or expected_done(jobs, until, lost_rate) < threshold:
         return None
     low, high = now, until
     for _ in range(_STEPS):
         mid = (low + high) / 2
-        if expected_done(jobs, mid) >= threshold:
+        if expected_done(jobs, mid, lost_rate) >= threshold:
             high = mid
         else:
             low = mid
