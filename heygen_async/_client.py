@@ -203,9 +203,7 @@ class Client(WebhookMethods, ClientBase):
                 # Not JSON, not an object, or no list of rows: nothing to read.
                 field = "$.data" if isinstance(body, dict) else "$"
                 break
-            request_id = last_request_id()
-            for row in page:
-                rows.add(row, asked, request_id)
+            rows.add_page(page, asked, last_request_id())
             if token is None or asked <= rows.answered:
                 return
             if token in tokens:
@@ -723,6 +721,29 @@ class _StatusRows:
         self.bad_ids: list[str] = []
         self.fields: list[str] = []
         self.request_id: str | None = None
+
+    def add_page(
+        self, page: list[Any], asked: set[str], request_id: str | None
+    ) -> None:
+        """
+        Decode a page at once; row by row only when that fails or when some
+        row is not a fresh answer about an asked id (the common page costs
+        one structuring call, not one per row).
+        """
+        answered = self.answered
+        ids = [row.get("video_id") if isinstance(row, dict) else None for row in page]
+        fresh = set(ids)
+        if len(fresh) == len(ids) and fresh <= asked and not fresh & answered:
+            try:
+                items = self._converter.structure(page, list[StatusItem])
+            except ResponseValidationError:
+                pass
+            else:
+                self.items.extend(items)
+                answered.update(fresh)  # type: ignore[arg-type]
+                return
+        for row in page:
+            self.add(row, asked, request_id)
 
     def add(self, row: Any, asked: set[str], request_id: str | None) -> None:
         """Decode one row; a row we cannot read becomes a problem, not a crash."""

@@ -327,11 +327,13 @@ class Scheduler:
         self._closed = True
         await cancel_and_wait([self._task, *self._side_tasks])
         self._task = None
-        error = HeyGenError("the client was closed while waiting for this video")
-        for watches in list(self._by_id.values()):
+        # One error per wait: a shared one would grow a traceback per waiter
+        # that re-raises it, and closing would slow down faster than linearly.
+        message = "the client was closed while waiting for this video"
+        for watches in self._by_id.values():
             for watch in watches:
                 if watch.active:
-                    watch.future.set_exception(error)
+                    watch.future.set_exception(HeyGenError(message))
                     watch.future.exception()  # mark retrieved: nobody may wait
         self._by_id.clear()
         self._heap.clear()
