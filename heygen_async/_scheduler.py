@@ -294,7 +294,10 @@ class Scheduler:
         watches = [w for w in self._by_id.get(video.id, ()) if w.active]
         if watches:
             now = asyncio.get_running_loop().time()
+            flowing = self.pacer.webhooks_flowing(now)
             self.pacer.delivered(now)
+            if not flowing:
+                self._replan(now)  # polls become a safety net from now on
             if video.status is VideoStatus.COMPLETED:
                 # A delivery rarely carries server times: our own clock
                 # (from the watch to the delivery) is the observation then.
@@ -385,6 +388,13 @@ class Scheduler:
             watches.remove(watch)
         if not watches:
             del self._by_id[watch.video_id]
+
+    def _replan(self, now: float) -> None:
+        for watches in self._by_id.values():
+            for watch in watches:
+                if watch.active and not watch.resolving:
+                    if (due := self.pacer.due(watch, now)) is not None:
+                        self._schedule(watch, due)
 
     def _heads(self) -> Iterable[Watch]:
         """One waiting watch per video (they share a status), for the pacer."""
