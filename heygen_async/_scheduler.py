@@ -4,17 +4,15 @@ One poll loop for every video a client waits on.
 Peers give each job its own coroutine that sleeps and GETs; N jobs cost N
 requests per interval. Here every waiting job is an entry in a heap of due
 times. The loop sleeps until the earliest is due, takes every due job (and
-any job more than halfway to its next poll, since joining costs nothing),
-and asks the bulk status endpoint about up to 100 of them per call. Only a
-job that turns terminal costs a ``GET /v3/videos/{id}``, for its URLs or its
-failure details. If the bulk endpoint is missing (404) the loop falls back to
-single GETs.
+ripe ones, since joining costs nothing), and asks the bulk status endpoint
+about up to 100 of them per call. When each job is due comes from its
+predicted render time once the client has learned one (``_pacing``), else
+from the :class:`PollPolicy` backoff. Only a job that turns terminal costs a
+``GET /v3/videos/{id}``; without the bulk endpoint (404), single GETs.
 
-Bulk rows are read one by one: a row the SDK cannot decode sends only that
-video to a single GET (a whole undecodable answer, its whole chunk), and the
-drift is logged once per route and field. A single GET that cannot be decoded
-never fails a job HeyGen may have rendered: it is polled again until its
-deadline.
+A bulk row the SDK cannot decode sends only that video to a single GET, and
+the drift is logged once per route and field. A single GET that cannot be
+decoded never fails a job HeyGen may have rendered: it is polled again.
 """
 
 from __future__ import annotations
@@ -31,8 +29,9 @@ from . import _log
 from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
 from ._models import StatusItem, Video, VideoStatus
-from ._pacing.model import Prediction, RenderFeatures, render_seconds
+from ._pacing.model import RenderFeatures, render_seconds
 from ._pacing.pacer import Pacer
+from ._watch import Owner, Watch
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -45,6 +44,8 @@ from .exceptions import (
     WaitTimeoutError,
 )
 
+
+__all__ = ["Backend", "Owner", "Scheduler", "Watch"]
 
 log = _log.scheduler_logger
 
@@ -70,67 +71,6 @@ class Backend(Protocol):
 
     async def get_video(self, video_id: str) -> Video:
         """One video with URLs and failure details."""
-
-
-class Owner(Protocol):
-    """Whoever submitted a watched job (a batch) and may want it hurried."""
-
-    @property
-    def saturated(self) -> bool:
-        """True while jobs queue for a slot: poll in-flight jobs briskly."""
-
-
-class Watch:
-    """One wait on one video: its cadence, deadline and result."""
-
-    __slots__ = (
-        "deadline",
-        "features",
-        "future",
-        "interval",
-        "last_status",
-        "missing",
-        "next_poll",
-        "owner",
-        "policy",
-        "polled",
-        "prediction",
-        "resolving",
-        "started",
-        "version",
-        "video_id",
-    )
-
-    def __init__(
-        self,
-        video_id: str,
-        *,
-        policy: PollPolicy,
-        deadline: float | None,
-        future: asyncio.Future[Video],
-        owner: Owner | None,
-        started: float = 0.0,
-        features: RenderFeatures | None = None,
-    ) -> None:
-        self.video_id = video_id
-        self.policy = policy
-        self.deadline = deadline
-        self.future = future
-        self.owner = owner
-        self.interval = policy.interval_initial
-        self.next_poll = 0.0
-        self.last_status: VideoStatus | None = None
-        self.missing = 0
-        self.resolving = False
-        self.started = self.polled = started  # loop times: watched, last asked
-        self.features = features
-        self.prediction: Prediction | None = None
-        self.version = -1  # the model version *prediction* came from
-
-    @property
-    def active(self) -> bool:
-        """Still waiting for an answer."""
-        return not self.future.done()
 
 
 class Scheduler:
@@ -252,12 +192,8 @@ class Scheduler:
         self._unindex(watch)
 
     def hurry(self, owner: Owner) -> None:
-        """
-        Bring *owner*'s polls forward to the initial interval.
-
-        Not while webhooks flow (a delivery frees the slot), nor for a job
-        whose polls are timed from its predicted render time already.
-        """
+        """*owner*'s polls to the initial interval, unless webhooks or a
+        prediction time them already."""
         now = asyncio.get_running_loop().time()
         if self.pacer.webhooks_flowing(now):
             return
@@ -392,9 +328,10 @@ class Scheduler:
     def _replan(self, now: float) -> None:
         for watches in self._by_id.values():
             for watch in watches:
-                if watch.active and not watch.resolving:
-                    if (due := self.pacer.due(watch, now)) is not None:
-                        self._schedule(watch, due)
+                if not watch.active or watch.resolving:
+                    continue
+                if (due := self.pacer.due(watch, now)) is not None:
+                    self._schedule(watch, due)
 
     def _heads(self) -> Iterable[Watch]:
         """One waiting watch per video (they share a status), for the pacer."""
