@@ -57,7 +57,9 @@ async def run_bulk_loop(
                         body = await resp.json()
                         if resp.status == 429:
                             obs.extra["create_429"] += 1
-                            await asyncio.sleep(float(resp.headers.get("Retry-After", "1")))
+                            await asyncio.sleep(
+                                float(resp.headers.get("Retry-After", "1"))
+                            )
                             continue
                         resp.raise_for_status()
                     break

@@ -46,7 +46,8 @@ def test_model_converges_after_a_handful_of_renders() -> None:
     assert model.sigma < 0.35  # from the prior's 0.8
     short = model.predict(RenderFeatures(speech_seconds=10))
     long = model.predict(RenderFeatures(speech_seconds=300))
-    assert short is not None and long is not None
+    assert short is not None
+    assert long is not None
     assert long.median > 3 * short.median
 
 
@@ -65,7 +66,8 @@ def test_model_starts_from_the_documented_prior() -> None:
     """Before min_observations renders the prior is returned, marked as such."""
     model = RenderModel(min_observations=3)
     assert model.predict() is PRIOR
-    assert PRIOR.prior and PRIOR.median == pytest.approx(120.0)
+    assert PRIOR.prior
+    assert PRIOR.median == pytest.approx(120.0)
     model.observe(100.0)
     model.observe(-1.0)  # nonsense is ignored
     model.observe(math.inf)
@@ -80,7 +82,9 @@ def test_features_of_a_request(voice_id: str) -> None:
     )
     features = RenderFeatures.of(request)
     assert features == RenderFeatures(speech_seconds=10.0, resolution="4k", avatar=True)
-    audio = hg.VideoRequest(image_url="https://e.x/p.jpg", audio_url="https://e.x/a.mp3")
+    audio = hg.VideoRequest(
+        image_url="https://e.x/p.jpg", audio_url="https://e.x/a.mp3"
+    )
     assert RenderFeatures.of(audio).speech_seconds is None
     assert features.vector()[3:] == (1.0, 1.0)
 
@@ -208,7 +212,8 @@ async def test_first_renders_of_a_wave_do_not_teach_the_model_alone(
         assert scheduler.pacer.predict(watches[0]) is PRIOR
         scheduler.pacer.model.observe(20.0)
         learned = scheduler.pacer.predict(watches[0])
-        assert learned is not None and not learned.prior
+        assert learned is not None
+        assert not learned.prior
         await scheduler.aclose()
 
 
