@@ -154,7 +154,7 @@ class Pacer:
         self._group_at = None
         lost_rate = None
         if self.webhooks_flowing(now):
-            lost_rate = (self._lost + 0.1) / (self._lost + self._delivered + 10.0)
+            lost_rate = (self._lost + 0.5) / (self._lost + self._delivered + 10.0)
         found: list[planner.Job] = []
         threshold = math.inf
         for job in jobs:
