@@ -38,6 +38,9 @@ from harness import WORKLOADS, RunConfig  # noqa: E402
 CAPS = (10, 100)
 POLLING = ("batch", "bulk5", "bulk2")
 KEYS = ("requests_per_job_total", "utilisation", "delay_p50", "delay_p95")
+# What each run keeps in the JSON (the harness returns much more).
+_KEPT = (*KEYS, "jobs", "seen", "outcomes", "requests_per_job", "delay_max", "webhooks")
+_CONFIG = ("strategy", "n", "cap", "seed", "workload", "webhook_drop_rate")
 
 
 def sizes(cap: int) -> list[int]:
@@ -83,8 +86,9 @@ def _run(raw: dict[str, Any]) -> dict[str, Any]:
     from harness import run_one
 
     result = run_one(RunConfig(**raw))
-    result.pop("requests", None)
-    return result
+    kept = {k: result[k] for k in _KEPT}
+    kept["config"] = {k: result["config"][k] for k in _CONFIG}
+    return kept
 
 
 def summarise(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -180,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 "summary": rows,
                 "runs": results,
             },
-            indent=1,
+            indent=0,
         )
     )
     sys.stdout.write(table(rows) + "\n")
