@@ -64,6 +64,7 @@ class Pacer:
         self._group_dirty = True
         self._delivered = self._lost = 0  # settled by a delivery / by a poll
         self._watched = 0
+        self._harvest = False  # some policy wants the expected-harvest call
 
     def webhooks_flowing(self, now: float) -> bool:
         """A verified delivery settled a wait recently: polls are a safety net."""
@@ -135,6 +136,7 @@ class Pacer:
             zone = planner.done_by(prediction, job.started, now) >= policy.miss
             return due if zone else None
         self._group_dirty = True
+        self._harvest = self._harvest or policy.expected_done is not None
         return due
 
     def group_due(
@@ -155,6 +157,8 @@ class Pacer:
         lost_rate = None
         if self.webhooks_flowing(now):
             lost_rate = (self._lost + 0.5) / (self._lost + self._delivered + 10.0)
+        elif not self._harvest:
+            return None  # no policy asked for it: no scan of every job
         found: list[planner.Job] = []
         threshold = math.inf
         for job in jobs:

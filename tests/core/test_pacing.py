@@ -19,6 +19,7 @@ from heygen_async._pacing.model import (
     RenderModel,
     render_seconds,
 )
+from heygen_async._pacing.pacer import Pacer
 from heygen_async._scheduler import Scheduler
 from heygen_async.testing import FakeHeyGen
 from tests.helpers import req, strict_client
@@ -236,3 +237,57 @@ def test_policy_learning_fields_validate() -> None:
         hg.PollPolicy(miss=1.0)
     with pytest.raises(ValueError, match="expected_done"):
         hg.PollPolicy(expected_done=0.0)
+
+
+class Job:
+    """A watched job as the pacer sees it."""
+
+    def __init__(self, policy: hg.PollPolicy, started: float = 0.0) -> None:
+        self.policy = policy
+        self.features: RenderFeatures | None = None
+        self.prediction: Prediction | None = None
+        self.version = -1
+        self.started = self.polled = started
+        self.active = True
+
+
+def learned_pacer(seconds: float = 100.0) -> Pacer:
+    """A pacer whose model has seen ten renders of *seconds*."""
+    pacer = Pacer()
+    for _ in range(10):
+        pacer.model.observe(seconds)
+    return pacer
+
+
+def test_the_harvest_call_only_when_a_policy_asks_for_it() -> None:
+    """expected_done=None (the default) never scans; a number does."""
+    pacer = learned_pacer()
+    plain = [Job(hg.PollPolicy()) for _ in range(4)]
+    for job in plain:
+        assert pacer.due(job, 0.0) is not None
+    assert pacer.group_due(plain, 0.0, 1_000.0) is None
+    eager = [Job(hg.PollPolicy(expected_done=2.0)) for _ in range(4)]
+    for job in eager:
+        pacer.due(job, 0.0)
+    at = pacer.group_due(eager, 0.0, 1_000.0)
+    assert at is not None
+    assert 50.0 < at < 200.0  # about when two of four 100 s renders are done
+    assert pacer.group_due(eager, 0.0, 1_000.0) == at  # cached until a call
+    pacer.called()
+
+
+def test_the_lost_delivery_call_while_webhooks_flow() -> None:
+    """With deliveries flowing, the safety call waits for likely-lost jobs."""
+    pacer = learned_pacer()
+    pacer.delivered(0.0)
+    jobs = [Job(hg.PollPolicy.for_webhooks()) for _ in range(3)]
+    safety = pacer.due(jobs[0], 1.0)
+    assert safety is not None
+    assert safety > 150.0  # its delivery is overdue only well past 100 s
+    quiet = pacer.group_due(jobs, 1.0, 1_000.0)
+    for _ in range(5):
+        pacer.found_lost(2.0)  # deliveries are being lost
+    pacer.called()
+    eager = pacer.group_due(jobs, 1.0, 1_000.0)
+    assert eager is not None
+    assert quiet is None or eager < quiet
