@@ -37,12 +37,20 @@ from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 STRATEGIES = ("batch", "webhook", "seed", "cli")
 # The per-job polling loops a user would otherwise write.
 BASELINES = ("seed", "cli")
+# The bulk-aware loops a user writes once they notice the bulk endpoint
+# (benchmarks/bulk.py): one shared loop asking about every job in flight.
+BULK_BASELINES = ("bulk5", "bulk2")
 STRATEGY_LABELS = {
     "batch": "heygen_async batch",
     "webhook": "batch + webhooks",
     "seed": "seed loop (GET/10 s)",
     "cli": "CLI cadence (2 s x2 to 30 s)",
+    "bulk5": "bulk loop, 5 s",
+    "bulk2": "bulk loop, 2 s",
 }
+# Workloads: "lognormal" render times that do not depend on the request, and
+# "length" ones that grow with the script (see make_jobs).
+WORKLOADS = ("lognormal", "length")
 IMAGE_URL = "https://example.com/person.jpg"
 TERMINAL = frozenset({"completed", "failed"})
 ROUTE_KINDS = {
@@ -80,6 +88,7 @@ class RunConfig:
     # webhook_delay) and the share of deliveries the fake loses on purpose.
     webhook_delay: float = 0.05
     webhook_drop_rate: float = 0.0
+    workload: str = "lognormal"
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class Job:
     index: int
     render_seconds: float
     fail: bool
+    chars: int = 0  # script length; 0 keeps the seed's script
 
 
 def make_jobs(cfg: RunConfig) -> list[Job]:
@@ -97,6 +107,8 @@ def make_jobs(cfg: RunConfig) -> list[Job]:
 
     Job *i* is the same for every strategy and every N (a prefix property).
     """
+    if cfg.workload == "length":
+        return _length_jobs(cfg)
     rng = random.Random(f"heygen-bench-jobs:{cfg.seed}")
     jobs = []
     for i in range(cfg.n):
@@ -105,6 +117,36 @@ def make_jobs(cfg: RunConfig) -> list[Job]:
         fail = rng.random() < cfg.failure_rate
         jobs.append(Job(i, seconds * cfg.scale, fail))
     return jobs
+
+
+def _length_jobs(cfg: RunConfig) -> list[Job]:
+    """
+    Render time grows with the script: 20 s plus 1.5 s per second of speech
+    (15 characters a second), times lognormal noise of sigma 0.1. Scripts are
+    lognormal, median 900 characters (1 minute of speech), sigma 0.7, within
+    [60, 5000]: renders of about 30 s to 520 s, median 110 s.
+    """
+    rng = random.Random(f"heygen-bench-length-jobs:{cfg.seed}")
+    jobs = []
+    for i in range(cfg.n):
+        chars = int(min(max(900 * math.exp(rng.gauss(0.0, 0.7)), 60), 5000))
+        seconds = (20.0 + 1.5 * chars / 15.0) * math.exp(rng.gauss(0.0, 0.1))
+        seconds = min(max(seconds, cfg.render_min), cfg.render_max)
+        fail = rng.random() < cfg.failure_rate
+        jobs.append(Job(i, seconds * cfg.scale, fail, chars))
+    return jobs
+
+
+_SEED_SCRIPT = "Welcome! This entire video was created from a single photograph."
+
+
+def job_script(chars: int) -> str:
+    """A script of *chars* characters (the seed's when 0)."""
+    if not chars:
+        return _SEED_SCRIPT
+    return (_SEED_SCRIPT + " ") * (chars // (len(_SEED_SCRIPT) + 1)) + "x" * (
+        chars % (len(_SEED_SCRIPT) + 1)
+    )
 
 
 def job_title(index: int) -> str:
@@ -116,11 +158,11 @@ def job_index(body: Mapping[str, Any]) -> int:
     return int(title.rsplit("-", 1)[1])
 
 
-def seed_body(index: int, voice_id: str) -> dict[str, Any]:
+def seed_body(index: int, voice_id: str, chars: int = 0) -> dict[str, Any]:
     """The JSON the seed's example sends."""
     return {
         "image_url": IMAGE_URL,
-        "script": "Welcome! This entire video was created from a single photograph.",
+        "script": job_script(chars),
         "voice_id": voice_id,
         "title": job_title(index),
         "resolution": "1080p",
@@ -128,11 +170,11 @@ def seed_body(index: int, voice_id: str) -> dict[str, Any]:
     }
 
 
-def sdk_request(index: int, voice_id: str) -> hg.VideoRequest:
+def sdk_request(index: int, voice_id: str, chars: int = 0) -> hg.VideoRequest:
     """The same video as :func:`seed_body`, as an SDK request."""
     return hg.VideoRequest(
         image_url=IMAGE_URL,
-        script="Welcome! This entire video was created from a single photograph.",
+        script=job_script(chars),
         voice_id=voice_id,
         title=job_title(index),
         resolution="1080p",
@@ -169,6 +211,7 @@ def scaled_poll(scale: float) -> hg.PollPolicy:
 class Observed:
     """What the caller saw: when each job's final answer reached it."""
 
+    chars: list[int] = field(default_factory=list)  # each job's script length
     seen: dict[int, float] = field(default_factory=dict)
     outcome: dict[int, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -185,7 +228,7 @@ async def run_batch(
         client.batch(max_in_flight=cfg.cap, poll=poll) as batch,
     ):
         for i in range(cfg.n):
-            batch.submit(sdk_request(i, voice), tag=i)
+            batch.submit(sdk_request(i, voice, obs.chars[i]), tag=i)
         async for outcome in batch.as_completed():
             obs.seen[outcome.tag] = loop.time()
             obs.outcome[outcome.tag] = type(outcome).__name__.lower()
@@ -294,7 +337,7 @@ async def run_webhook(
             receiver.secret = endpoint.secret
             async with client.batch(max_in_flight=cfg.cap, poll=poll) as batch:
                 for i in range(cfg.n):
-                    batch.submit(sdk_request(i, voice), tag=i)
+                    batch.submit(sdk_request(i, voice, obs.chars[i]), tag=i)
                 async for outcome in batch.as_completed():
                     obs.seen[outcome.tag] = loop.time()
                     obs.outcome[outcome.tag] = type(outcome).__name__.lower()
@@ -357,7 +400,7 @@ async def run_polling(
             async with slots:
                 while True:
                     async with session.post(
-                        f"{url}/v3/videos", json=seed_body(i, voice)
+                        f"{url}/v3/videos", json=seed_body(i, voice, obs.chars[i])
                     ) as resp:
                         body = await resp.json()
                         if resp.status == 429:
@@ -449,7 +492,7 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
         webhook_drop_rate=cfg.webhook_drop_rate,
         webhook_retry_base=0.5 * cfg.scale,
     )
-    obs = Observed()
+    obs = Observed(chars=[job.chars for job in jobs])
     receiver: WebhookReceiver | None = None
     async with fake:
         split = CpuSplit() if cfg.cpu_split else None
@@ -458,6 +501,11 @@ async def _run(cfg: RunConfig) -> dict[str, Any]:
             coro = run_batch(cfg, fake.url, fake.api_key, voice, obs)
         elif cfg.strategy == "webhook":
             coro = run_webhook(cfg, fake.url, fake.api_key, voice, obs, split)
+        elif cfg.strategy in BULK_BASELINES:
+            from bulk import run_bulk_loop
+
+            every = 5.0 if cfg.strategy == "bulk5" else 2.0
+            coro = run_bulk_loop(cfg, fake.url, fake.api_key, voice, obs, every)
         else:
             delays = seed_delays if cfg.strategy == "seed" else cli_delays
             coro = run_polling(

@@ -40,6 +40,7 @@ from ._models import (
     VideoRequest,
     Voice,
 )
+from ._pacing import RenderFeatures
 from ._scheduler import Scheduler
 from ._uploads import Payload, load
 from ._webhook_endpoints import WebhookMethods
@@ -219,9 +220,7 @@ class Client(WebhookMethods, ClientBase):
                 # Not JSON, not an object, or no list of rows: nothing to read.
                 field = "$.data" if isinstance(body, dict) else "$"
                 break
-            request_id = last_request_id()
-            for row in page:
-                rows.add(row, asked, request_id)
+            rows.add_page(page, asked, last_request_id())
             if token is None or asked <= rows.answered:
                 return
             if token in tokens:
@@ -532,6 +531,16 @@ class Client(WebhookMethods, ClientBase):
                 finish, so wait again with the same id.
             NotFoundError: HeyGen does not know *video_id*.
         """
+        return await self._wait_for(video_id, deadline=deadline, poll=poll)
+
+    async def _wait_for(
+        self,
+        video_id: str,
+        *,
+        deadline: float | Default | None,
+        poll: PollPolicy | None,
+        features: RenderFeatures | None = None,
+    ) -> Video:
         scheduler = self._get_scheduler()
         at = None
         policy = poll or self._poll
@@ -542,7 +551,9 @@ class Client(WebhookMethods, ClientBase):
             policy = attrs.evolve(policy, deadline=None)
         video_id = _check_id("video_id", video_id)
         with self._observe.span("heygen.wait_for_video", video_id=video_id):
-            return await scheduler.wait(video_id, policy=policy, deadline=at)
+            return await scheduler.wait(
+                video_id, policy=policy, deadline=at, features=features
+            )
 
     async def render(
         self,
@@ -558,7 +569,12 @@ class Client(WebhookMethods, ClientBase):
         """
         with self._observe.span("heygen.render"):
             created = await self.create_video(request, idempotency_key=idempotency_key)
-            return await self.wait_for_video(created.id, deadline=deadline, poll=poll)
+            return await self._wait_for(
+                created.id,
+                deadline=deadline,
+                poll=poll,
+                features=RenderFeatures.of(request),
+            )
 
     def batch(
         self,
@@ -755,6 +771,29 @@ class _StatusRows:
         self.bad_ids: list[str] = []
         self.fields: list[str] = []
         self.request_id: str | None = None
+
+    def add_page(
+        self, page: list[Any], asked: set[str], request_id: str | None
+    ) -> None:
+        """
+        Decode a page at once; row by row only when that fails or when some
+        row is not a fresh answer about an asked id (the common page costs
+        one structuring call, not one per row).
+        """
+        answered = self.answered
+        ids = [row.get("video_id") if isinstance(row, dict) else None for row in page]
+        fresh = set(ids)
+        if len(fresh) == len(ids) and fresh <= asked and not fresh & answered:
+            try:
+                items = self._converter.structure(page, list[StatusItem])
+            except ResponseValidationError:
+                pass
+            else:
+                self.items.extend(items)
+                answered.update(fresh)  # type: ignore[arg-type]
+                return
+        for row in page:
+            self.add(row, asked, request_id)
 
     def add(self, row: Any, asked: set[str], request_id: str | None) -> None:
         """Decode one row; a row we cannot read becomes a problem, not a crash."""

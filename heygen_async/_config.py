@@ -151,6 +151,21 @@ class PollPolicy:
         jitter: Relative jitter, between 0 and 1.
         deadline: Give up waiting after this long (:class:`WaitTimeoutError`
             or ``TimedOut``); ``None`` waits forever.
+        learn: Time polls from render durations learned from finished
+            videos (``completed_at - created_at``) and what each request
+            says (script length, resolution, avatar). Until a few renders are
+            seen, or when durations carry no signal, the cadence above is
+            used unchanged; ``False`` always uses it.
+        target_delay: With learned timing, a job whose render may be done is
+            asked about this often, so a finish is seen within it; ``None``
+            is *interval_initial*.
+        miss: With learned timing, no poll is made before a render is this
+            likely to be done (a quantile of its predicted time).
+        expected_done: With learned timing, also make a bulk call as soon as
+            this many jobs in flight are expected to have finished since they
+            were last asked about. ``None`` (the default) leaves it to the
+            *target_delay* bound: the harvest trigger buys latency with
+            requests.
     """
 
     interval_initial: float = attrs.field(default=5.0, validator=_positive)
@@ -162,6 +177,21 @@ class PollPolicy:
     deadline: float | None = attrs.field(
         default=_DEFAULT_WAIT_DEADLINE, validator=_optional_positive
     )
+    learn: bool = True
+    target_delay: float | None = attrs.field(default=None, validator=_optional_positive)
+    miss: float = attrs.field(
+        default=0.02, validator=[attrs.validators.gt(0.0), attrs.validators.lt(1.0)]
+    )
+    expected_done: float | None = attrs.field(
+        default=None, validator=_optional_positive
+    )
+
+    @property
+    def delay_target(self) -> float:
+        """*target_delay*, or its default from *interval_initial*."""
+        if self.target_delay is not None:
+            return self.target_delay
+        return self.interval_initial
 
     @classmethod
     def for_webhooks(cls, *, deadline: float | None = 1200.0) -> PollPolicy:
@@ -189,4 +219,5 @@ class PollPolicy:
             interval_max=0.02,
             jitter=0.0,
             deadline=deadline,
+            learn=False,
         )

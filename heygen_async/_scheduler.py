@@ -4,17 +4,15 @@ One poll loop for every video a client waits on.
 Peers give each job its own coroutine that sleeps and GETs; N jobs cost N
 requests per interval. Here every waiting job is an entry in a heap of due
 times. The loop sleeps until the earliest is due, takes every due job (and
-any job more than halfway to its next poll, since joining costs nothing),
-and asks the bulk status endpoint about up to 100 of them per call. Only a
-job that turns terminal costs a ``GET /v3/videos/{id}``, for its URLs or its
-failure details. If the bulk endpoint is missing (404) the loop falls back to
-single GETs.
+ripe ones, since joining costs nothing), and asks the bulk status endpoint
+about up to 100 of them per call. When each job is due comes from its
+predicted render time once the client has learned one (``_pacing``), else
+from the :class:`PollPolicy` backoff. Only a job that turns terminal costs a
+``GET /v3/videos/{id}``; without the bulk endpoint (404), single GETs.
 
-Bulk rows are read one by one: a row the SDK cannot decode sends only that
-video to a single GET (a whole undecodable answer, its whole chunk), and the
-drift is logged once per route and field. A single GET that cannot be decoded
-never fails a job HeyGen may have rendered: it is polled again until its
-deadline.
+A bulk row the SDK cannot decode sends only that video to a single GET, and
+the drift is logged once per route and field. A single GET that cannot be
+decoded never fails a job HeyGen may have rendered: it is polled again.
 """
 
 from __future__ import annotations
@@ -35,6 +33,9 @@ from ._coord.local import LocalCoordinator
 from ._coord.protocol import Coordinator
 from ._models import StatusItem, Video, VideoStatus
 from ._observe.instrument import Instrumentation
+from ._pacing.model import RenderFeatures, render_seconds
+from ._pacing.pacer import Pacer
+from ._watch import Owner, Watch
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -47,6 +48,8 @@ from .exceptions import (
     WaitTimeoutError,
 )
 
+
+__all__ = ["Backend", "Owner", "Scheduler", "Watch"]
 
 log = _log.scheduler_logger
 
@@ -72,56 +75,6 @@ class Backend(Protocol):
 
     async def get_video(self, video_id: str) -> Video:
         """One video with URLs and failure details."""
-
-
-class Owner(Protocol):
-    """Whoever submitted a watched job (a batch) and may want it hurried."""
-
-    @property
-    def saturated(self) -> bool:
-        """True while jobs queue for a slot: poll in-flight jobs briskly."""
-
-
-class Watch:
-    """One wait on one video: its cadence, deadline and result."""
-
-    __slots__ = (
-        "deadline",
-        "future",
-        "interval",
-        "last_status",
-        "missing",
-        "next_poll",
-        "owner",
-        "policy",
-        "resolving",
-        "video_id",
-    )
-
-    def __init__(
-        self,
-        video_id: str,
-        *,
-        policy: PollPolicy,
-        deadline: float | None,
-        future: asyncio.Future[Video],
-        owner: Owner | None,
-    ) -> None:
-        self.video_id = video_id
-        self.policy = policy
-        self.deadline = deadline
-        self.future = future
-        self.owner = owner
-        self.interval = policy.interval_initial
-        self.next_poll = 0.0
-        self.last_status: VideoStatus | None = None
-        self.missing = 0
-        self.resolving = False
-
-    @property
-    def active(self) -> bool:
-        """Still waiting for an answer."""
-        return not self.future.done()
 
 
 class Scheduler:
@@ -164,6 +117,7 @@ class Scheduler:
         self._settled: dict[str, None] = {}  # recently finished ids, in order
         self._drifted: set[tuple[str, str]] = set()  # (route, field) reported
         self.bulk_supported = True
+        self.pacer = Pacer()
         self.job_polls = 0
         self.status_calls = 0
         self.detail_calls = 0
@@ -182,6 +136,7 @@ class Scheduler:
         policy: PollPolicy | None = None,
         deadline: float | None = None,
         owner: Owner | None = None,
+        features: RenderFeatures | None = None,
     ) -> Watch:
         """
         Start waiting on *video_id*; the returned watch's future resolves.
@@ -189,7 +144,8 @@ class Scheduler:
         The future gets the completed :class:`Video`, or raises
         :class:`VideoFailedError`, :class:`WaitTimeoutError` or the
         :class:`APIError` that made waiting impossible. *deadline* is an
-        absolute loop time; ``None`` takes it from the policy.
+        absolute loop time; ``None`` takes it from the policy. *features*
+        (what the request says about its length) sharpen the learned timing.
         """
         if self._closed:
             msg = "the client is closed; cannot wait on new videos"
@@ -205,14 +161,20 @@ class Scheduler:
             deadline=deadline,
             future=loop.create_future(),
             owner=owner,
+            started=now,
+            features=features,
         )
         if video_id not in self._by_id:
             self._instrument.jobs_changed(1)
         self._by_id.setdefault(video_id, []).append(watch)
+        self.pacer.watching()
         if (early := self._early.pop(video_id, None)) is not None:
             self._settle_all(early, [watch])  # its webhook beat its create
             return watch
-        self._schedule(watch, now + self._jittered(watch, watch.interval))
+        due = self.pacer.due(watch, now)
+        if due is None:
+            due = now + self._jittered(watch, watch.interval)
+        self._schedule(watch, due)
         self._ensure_running()
         self._coordinator.watched(video_id)
         return watch
@@ -223,9 +185,12 @@ class Scheduler:
         *,
         policy: PollPolicy | None = None,
         deadline: float | None = None,
+        features: RenderFeatures | None = None,
     ) -> Video:
         """Wait for one video; see :meth:`watch` for what it raises."""
-        watch = self.watch(video_id, policy=policy, deadline=deadline)
+        watch = self.watch(
+            video_id, policy=policy, deadline=deadline, features=features
+        )
         try:
             return await watch.future
         finally:
@@ -238,10 +203,15 @@ class Scheduler:
         self._unindex(watch)
 
     def hurry(self, owner: Owner) -> None:
-        """Bring *owner*'s polls forward to the initial interval."""
+        """*owner*'s polls to the initial interval, unless webhooks or a
+        prediction time them already."""
         now = asyncio.get_running_loop().time()
+        if self.pacer.webhooks_flowing(now):
+            return
         for watches in self._by_id.values():
             for watch in watches:
+                if self.pacer.learned(watch):
+                    continue
                 if watch.owner is owner and watch.active and not watch.resolving:
                     watch.interval = watch.policy.interval_initial
                     due = now + self._jittered(watch, watch.interval)
@@ -269,7 +239,20 @@ class Scheduler:
         if not video.status.is_terminal:
             return self.poke(video.id)
         watches = [w for w in self._by_id.get(video.id, ()) if w.active]
-        if not watches:
+        if watches:
+            now = asyncio.get_running_loop().time()
+            flowing = self.pacer.webhooks_flowing(now)
+            self.pacer.delivered(now)
+            if not flowing:
+                self._replan(now)  # polls become a safety net from now on
+            if video.status is VideoStatus.COMPLETED:
+                # A delivery rarely carries server times: our own clock
+                # (from the watch to the delivery) is the observation then.
+                seconds = render_seconds(video)
+                if seconds is None:
+                    seconds = now - min(w.started for w in watches)
+                self.pacer.learn(seconds, watches)
+        else:
             if video.id in self._settled:
                 return False  # a late or repeated delivery
             # A delivery can arrive before the create call returns: keep it
@@ -295,11 +278,13 @@ class Scheduler:
         self._closed = True
         await cancel_and_wait([self._task, *self._side_tasks])
         self._task = None
-        error = HeyGenError("the client was closed while waiting for this video")
-        for watches in list(self._by_id.values()):
+        # One error per wait: a shared one would grow a traceback per waiter
+        # that re-raises it, and closing would slow down faster than linearly.
+        message = "the client was closed while waiting for this video"
+        for watches in self._by_id.values():
             for watch in watches:
                 if watch.active:
-                    watch.future.set_exception(error)
+                    watch.future.set_exception(HeyGenError(message))
                     watch.future.exception()  # mark retrieved: nobody may wait
         self._instrument.jobs_changed(-len(self._by_id))
         self._by_id.clear()
@@ -331,7 +316,12 @@ class Scheduler:
         """
         policy = watch.policy
         watch.interval = min(watch.interval * policy.multiplier, policy.interval_max)
-        if watch.owner is not None and watch.owner.saturated:
+        if (due := self.pacer.due(watch, now)) is not None:
+            watch.interval = policy.interval_initial  # should it become overdue
+            self._schedule(watch, due)
+            return
+        saturated = watch.owner is not None and watch.owner.saturated
+        if saturated and not self.pacer.webhooks_flowing(now):
             watch.interval = min(watch.interval, policy.interval_initial)
         if draw is None:
             wait = self._jittered(watch, watch.interval)
@@ -349,6 +339,20 @@ class Scheduler:
             del self._by_id[watch.video_id]
             self._instrument.jobs_changed(-1)
 
+    def _replan(self, now: float) -> None:
+        for watches in self._by_id.values():
+            for watch in watches:
+                if not watch.active or watch.resolving:
+                    continue
+                if (due := self.pacer.due(watch, now)) is not None:
+                    self._schedule(watch, due)
+
+    def _heads(self) -> Iterable[Watch]:
+        """One waiting watch per video (they share a status), for the pacer."""
+        for watches in self._by_id.values():
+            if not watches[0].resolving:
+                yield watches[0]
+
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             # A fresh context: the shared loop belongs to no caller, so the
@@ -362,8 +366,13 @@ class Scheduler:
     def _is_current(self, due: float, watch: Watch) -> bool:
         return watch.active and not watch.resolving and due == watch.next_poll
 
-    def _take_due(self, now: float) -> list[Watch]:
-        """Pop every due watch, then top up the last chunk with ripe ones."""
+    def _take_due(self, now: float, *, group: bool = False) -> list[Watch]:
+        """
+        Pop every due watch, then top up the last chunk with ripe ones (any
+        job with a predicted render time is ripe: asking costs nothing and
+        its next poll follows from the prediction, not a reset backoff). A
+        *group* call takes the earliest-due jobs to fill one chunk.
+        """
         taken: list[Watch] = []
         heap = self._heap
         while heap and heap[0][0] <= now:
@@ -371,12 +380,15 @@ class Scheduler:
             if self._is_current(due, watch):
                 taken.append(watch)
         room = -len({w.video_id for w in taken}) % MAX_STATUS_IDS
+        if group and not taken:
+            room = MAX_STATUS_IDS
         while heap and room:
             due, _, watch = heap[0]
             if not self._is_current(due, watch):
                 heapq.heappop(heap)
                 continue
-            if due - now > _RIPE_FRACTION * watch.interval:
+            learned = self.pacer.learned(watch)
+            if not (group or learned) and due - now > _RIPE_FRACTION * watch.interval:
                 break
             heapq.heappop(heap)
             taken.append(watch)
@@ -393,14 +405,17 @@ class Scheduler:
                 await self._wakeup.wait()
                 continue
             now = loop.time()
-            delay = self._heap[0][0] - now
-            if delay > 0:
+            first = self._heap[0][0]
+            group_at = self.pacer.group_due(self._heads(), now, first)
+            wake = first if group_at is None else min(first, group_at)
+            if wake > now:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
+                    async with asyncio.timeout(wake - now):
                         await self._wakeup.wait()
                 continue
+            self.pacer.called()
             try:
-                await self._tick(self._take_due(now))
+                await self._tick(self._take_due(now, group=first > now))
             except Exception:  # the loop must outlive any one bad tick
                 log.exception("heygen.scheduler_tick_failed")
 
@@ -420,6 +435,7 @@ class Scheduler:
         # draws would let the earliest of ~100 draws set every next tick.
         draw = self._rng.uniform(-1.0, 1.0)
         for watch in watches:
+            watch.polled = now  # known running as of this answer
             if not watch.active or watch.resolving:
                 continue
             if watch.deadline is not None and now >= watch.deadline:
@@ -558,7 +574,11 @@ class Scheduler:
         if video.status.is_terminal:
             self._coordinator.observed(video)  # frees its slot, tells others
             self._instrument.video_seen(video)
+            if any(w.active for w in watches):
+                self.pacer.found_lost(asyncio.get_running_loop().time())
         if video.status is VideoStatus.COMPLETED:
+            if (seconds := render_seconds(video)) is not None:
+                self.pacer.learn(seconds, watches)
             for watch in watches:
                 self._settle(watch, video)
         elif video.status is VideoStatus.FAILED:

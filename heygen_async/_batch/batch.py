@@ -30,6 +30,7 @@ from heygen_async._aio import cancel_and_wait
 from heygen_async._config import PollPolicy
 from heygen_async._estimate import Pricing
 from heygen_async._models import Video, VideoRequest
+from heygen_async._pacing import RenderFeatures
 from heygen_async.exceptions import (
     CreditLimitError,
     HeyGenError,
@@ -447,7 +448,11 @@ class Batch:
         if self._deadline_at is not None:
             deadline = min(deadline or self._deadline_at, self._deadline_at)
         watch = self._scheduler.watch(
-            video_id, policy=self._poll, deadline=deadline, owner=self
+            video_id,
+            policy=self._poll,
+            deadline=deadline,
+            owner=self,
+            features=RenderFeatures.of(job.request),
         )
         self._watches[job] = watch
         watch.future.add_done_callback(lambda f: self._on_watch_done(job, f))

@@ -44,6 +44,8 @@ async def many(client: hg.Client, photos: list[Path], voice_id: str) -> int:
     done = 0
     store: hg.JobStore = hg.SQLiteStore("run.sqlite")
     poll = attrs.evolve(hg.PollPolicy(), deadline=900.0)
+    learned: float = hg.PollPolicy(learn=True, target_delay=4.0, miss=0.02).delay_target
+    assert learned > 0
     async with client.batch(max_in_flight=10, poll=poll, store=store) as batch:
         handles: list[hg.JobHandle] = [
             batch.submit(

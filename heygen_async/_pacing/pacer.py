@@ -1,0 +1,189 @@
+"""
+The scheduler's timing advisor: learned render times in, poll times out.
+
+The scheduler keeps its heap and its plain :class:`~heygen_async.PollPolicy`
+cadence; for each job it first asks :meth:`Pacer.due`, which answers from the
+job's predicted render time, or ``None`` (no prediction yet, no signal in the
+durations, or the job overdue against it) to leave the cadence in charge.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from heygen_async._config import PollPolicy
+
+from . import planner
+from .model import PRIOR, Prediction, RenderFeatures, RenderModel
+
+
+__all__ = ["Paced", "Pacer"]
+
+# A verified delivery this recent means webhooks are flowing: polls become a
+# safety net, due once a job's delivery is overdue (this quantile of its
+# predicted render time), and are never hurried for admission.
+_WEBHOOKS_FRESH = 600.0
+_SAFETY_QUANTILE = 0.99
+# The expected-harvest check scans every learned job in flight; past this
+# many it is skipped and each job's latency bound alone decides.
+_GROUP_MAX = 2_000
+# With webhooks flowing, one safety-net call for every job in flight is made
+# once this many finished jobs are expected to have lost their delivery.
+_LOST_PER_CALL = 0.5
+
+
+class Paced(Protocol):
+    """What the pacer reads and caches on one watched job."""
+
+    policy: PollPolicy
+    features: RenderFeatures | None
+    prediction: Prediction | None
+    version: int
+    started: float
+    polled: float
+
+    @property
+    def active(self) -> bool:
+        """Still waiting for an answer."""
+
+
+class Pacer:
+    """
+    Learned timing for one scheduler.
+
+    Attributes:
+        model: The render-duration model, shared by every wait on the client.
+    """
+
+    def __init__(self) -> None:
+        self.model = RenderModel()
+        self._delivered_at = -math.inf
+        self._group_at: float | None = None
+        self._group_dirty = True
+        self._delivered = self._lost = 0  # settled by a delivery / by a poll
+        self._watched = 0
+        self._harvest = False  # some policy wants the expected-harvest call
+
+    def webhooks_flowing(self, now: float) -> bool:
+        """A verified delivery settled a wait recently: polls are a safety net."""
+        return now - self._delivered_at < _WEBHOOKS_FRESH
+
+    def delivered(self, now: float) -> None:
+        """A verified delivery settled a wait."""
+        self._delivered_at = now
+        self._delivered += 1
+
+    def learned(self, job: Paced) -> bool:
+        """Whether *job*'s polls are timed from a prediction."""
+        prediction = self.predict(job) if job.policy.learn else None
+        return prediction is not None and not prediction.prior
+
+    def watching(self) -> None:
+        """A job started being waited on."""
+        self._watched += 1
+
+    def predict(self, job: Paced) -> Prediction | None:
+        """
+        *job*'s predicted render time, cached until the model changes.
+
+        Only the prior while fewer than half the jobs watched have finished:
+        the first renders to finish are the short ones, so a model learned
+        from them alone runs fast (the rest are still running, unseen).
+        """
+        model = self.model
+        censored = 2 * model.observations < self._watched
+        version = 2 * model.version + censored
+        if job.version != version:
+            job.prediction = PRIOR if censored else model.predict(job.features)
+            job.version = version
+        return job.prediction
+
+    def learn(self, seconds: float, jobs: Sequence[Paced]) -> None:
+        """One render took *seconds*: teach the model (once per video)."""
+        if any(job.policy.learn for job in jobs):
+            self.model.observe(seconds, jobs[0].features)
+
+    def due(self, job: Paced, now: float) -> float | None:
+        """
+        The next poll from *job*'s predicted render time, or ``None`` to leave
+        the plain cadence in charge (no signal in the durations).
+
+        Once the render may be done, a poll every *target_delay*; before that
+        none with a learned prediction, and the plain backoff with only the
+        prior (too few renders seen, so it may be far off).
+        """
+        policy = job.policy
+        if not policy.learn or (prediction := self.predict(job)) is None:
+            return None
+        if self.webhooks_flowing(now):
+            self._group_dirty = True
+            if prediction.prior:
+                return None
+            safety = planner.safety_due(
+                prediction, job.started, quantile=_SAFETY_QUANTILE, grace=0.0
+            )
+            return safety if safety > now else None
+        due = planner.latency_due(
+            prediction,
+            job.started,
+            job.polled,
+            gap=policy.delay_target,
+            miss=policy.miss,
+        )
+        if prediction.prior:
+            zone = planner.done_by(prediction, job.started, now) >= policy.miss
+            return due if zone else None
+        self._group_dirty = True
+        self._harvest = self._harvest or policy.expected_done is not None
+        return due
+
+    def group_due(
+        self, jobs: Iterable[Paced], now: float, until: float
+    ) -> float | None:
+        """
+        When one call for every job is worth making, before *until*.
+
+        Polling: once the expected harvest (jobs finished since last asked)
+        reaches the policy's *expected_done*. With webhooks flowing: once
+        the expected number of finished jobs whose delivery was lost
+        reaches :data:`_LOST_PER_CALL`, at the loss rate seen so far.
+        """
+        if not self._group_dirty:
+            return self._group_at
+        self._group_dirty = False
+        self._group_at = None
+        lost_rate = None
+        if self.webhooks_flowing(now):
+            lost_rate = (self._lost + 0.5) / (self._lost + self._delivered + 10.0)
+        elif not self._harvest:
+            return None  # no policy asked for it: no scan of every job
+        found: list[planner.Job] = []
+        threshold = math.inf
+        for job in jobs:
+            prediction = job.prediction
+            if prediction is None or prediction.prior or not job.policy.learn:
+                continue
+            wanted = job.policy.expected_done if lost_rate is None else _LOST_PER_CALL
+            if wanted is None or not job.active:
+                continue
+            found.append((prediction, job.started, job.polled))
+            threshold = min(threshold, wanted)
+            if len(found) >= _GROUP_MAX:
+                return None
+        if found:
+            self._group_at = planner.group_due(
+                found, now, until, threshold=threshold, lost_rate=lost_rate
+            )
+        return self._group_at
+
+    def found_lost(self, now: float) -> None:
+        """A poll, not a delivery, settled a wait: lost, if webhooks flow."""
+        if self.webhooks_flowing(now):
+            self._lost += 1
+
+    def called(self) -> None:
+        """A call was made: the expected harvest starts again."""
+        self._group_at = None
+        self._group_dirty = True
