@@ -117,7 +117,9 @@ class Scheduler:
         self._settled: dict[str, None] = {}  # recently finished ids, in order
         self._drifted: set[tuple[str, str]] = set()  # (route, field) reported
         self.bulk_supported = True
-        self.pacer = Pacer()
+        # Learned timing is per process; with a shared poller it would pace
+        # other processes' jobs from a model that never saw their requests.
+        self.pacer = Pacer(enabled=isinstance(self._coordinator, LocalCoordinator))
         self.job_polls = 0
         self.status_calls = 0
         self.detail_calls = 0

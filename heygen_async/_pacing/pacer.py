@@ -55,10 +55,14 @@ class Pacer:
 
     Attributes:
         model: The render-duration model, shared by every wait on the client.
+        enabled: Whether predictions time polls at all. Off when several
+            processes share polling: one poller serves waits it never saw
+            requested, and its model would pace other processes' slots.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
         self.model = RenderModel()
+        self.enabled = enabled
         self._delivered_at = -math.inf
         self._group_at: float | None = None
         self._group_dirty = True
@@ -92,6 +96,8 @@ class Pacer:
         the first renders to finish are the short ones, so a model learned
         from them alone runs fast (the rest are still running, unseen).
         """
+        if not self.enabled:
+            return None
         model = self.model
         censored = 2 * model.observations < self._watched
         version = 2 * model.version + censored

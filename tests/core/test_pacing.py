@@ -291,3 +291,23 @@ def test_the_lost_delivery_call_while_webhooks_flow() -> None:
     eager = pacer.group_due(jobs, 1.0, 1_000.0)
     assert eager is not None
     assert quiet is None or eager < quiet
+
+
+def test_a_shared_poller_keeps_the_plain_cadence() -> None:
+    """With a coordinator other than the local one, predictions time nothing."""
+    pacer = learned_pacer()
+    job = Job(hg.PollPolicy())
+    assert pacer.due(job, 0.0) is not None
+    pacer.enabled = False
+    other = Job(hg.PollPolicy())
+    assert pacer.predict(other) is None
+    assert pacer.due(other, 0.0) is None
+    assert not pacer.learned(other)
+    local = Scheduler(None, poll=hg.PollPolicy())  # type: ignore[arg-type]
+    shared = Scheduler(
+        None,  # type: ignore[arg-type]
+        poll=hg.PollPolicy(),
+        coordinator=object(),  # type: ignore[arg-type]
+    )
+    assert local.pacer.enabled
+    assert not shared.pacer.enabled

@@ -40,6 +40,7 @@ def make_client(fake_url: str, redis_url: str, settings: dict[str, Any]) -> hg.C
         interval_max=settings.get("poll_max", 0.2),
         jitter=0.1,
         deadline=120,
+        learn=settings.get("learn", True),
     )
     coordinator = None
     if settings.get("coordinated", True):
