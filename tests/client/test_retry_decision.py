@@ -406,3 +406,28 @@ async def test_attempts_without_a_deadline_follow_the_pauses() -> None:
         if number == 3:
             break
     assert numbers == [1, 2, 3]
+
+
+# -- the give_up_after rename ----------------------------------------------------
+
+
+def test_give_up_after_is_the_retry_time_limit() -> None:
+    """give_up_after is read by the decision; evolve keeps it and warns nothing."""
+    policy = hg.RetryPolicy(give_up_after=2.0, jitter=False)
+    assert decide(server_error(), attempt(elapsed=1.9), policy).why == "give_up_after"
+    evolved = attrs.evolve(policy, attempts=9)
+    assert (evolved.give_up_after, evolved.attempts) == (2.0, 9)
+
+
+def test_deadline_is_a_deprecated_alias() -> None:
+    """The old keyword and attribute still work for one release, with a warning."""
+    with pytest.warns(DeprecationWarning, match="give_up_after"):
+        policy = hg.RetryPolicy(deadline=3.0)
+    assert policy == hg.RetryPolicy(give_up_after=3.0)
+    with pytest.warns(DeprecationWarning, match="give_up_after"):
+        assert policy.deadline == 3.0
+    with (
+        pytest.warns(DeprecationWarning, match="deprecated"),
+        pytest.raises(TypeError, match="only"),
+    ):
+        hg.RetryPolicy(deadline=3.0, give_up_after=4.0)

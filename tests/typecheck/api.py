@@ -130,3 +130,12 @@ async def account_and_avatars(client: hg.Client, video_ids: list[str]) -> str:
     except hg.ResponseValidationError as drift:
         return f"{drift.route} {drift.fields} {drift.request_id}"
     return look.id
+
+
+def batch_options(client: hg.Client) -> hg.Batch:
+    """The batch options, stated once and forwarded typed; the renamed retry limit."""
+    options: hg.BatchOptions = {"max_in_flight": 5, "deadline": 60.0}
+    retry = hg.RetryPolicy(give_up_after=30.0, retry_on_rate_limit=False)
+    limit: float | None = retry.give_up_after
+    assert limit == 30.0
+    return client.batch(**options)
