@@ -245,9 +245,7 @@ async def test_retries_stop_at_give_up_after(fake: FakeHeyGen, tmp_path: Path) -
     assert files_in(tmp_path) == []
 
 
-async def test_a_429_on_the_file_is_retried(
-    client: hg.Client, tmp_path: Path
-) -> None:
+async def test_a_429_on_the_file_is_retried(client: hg.Client, tmp_path: Path) -> None:
     """A 429 from the file host is transient: the download tries again."""
     answers = [429, 200]
 
