@@ -482,9 +482,9 @@ class BatchSubmitter:
     """
     The client's face to a :class:`Batch` (a ``_batch.admission.Submitter``).
 
-    An adapter rather than public methods: a create that skips the key check
-    and raises a 429 at once is a contract with the batch, not an API to
-    offer users. Strictly private.
+    An adapter rather than public methods: a create whose policy raises a
+    429 at once is a contract with the batch, not an API to offer users.
+    Private to the package (``Client.batch`` builds one).
     """
 
     _client: ClientBase
