@@ -53,6 +53,8 @@ from ._models import (
     WebhookEventType,
     WebhookSecret,
 )
+from ._observe.otel import OpenTelemetry
+from ._observe.views import RequestInfo, ResponseInfo
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -116,13 +118,16 @@ __all__ = [
     "Limits",
     "MemoryStore",
     "NotFoundError",
+    "OpenTelemetry",
     "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PhotoAvatar",
     "PollPolicy",
     "RateLimitError",
+    "RequestInfo",
     "RequestTimeoutError",
+    "ResponseInfo",
     "ResponseValidationError",
     "RetryPolicy",
     "SQLiteStore",

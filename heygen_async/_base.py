@@ -41,6 +41,9 @@ from ._config import (
 from ._converter import make_converter
 from ._http import HTTP, Form, page_of
 from ._models import Asset, CreatedVideo, VideoRequest
+from ._observe.hooks import EventHooks
+from ._observe.instrument import Instrumentation
+from ._observe.otel import OpenTelemetry
 from ._throttle import Throttle
 from ._uploads import Payload, UploadCache, load
 from .exceptions import ConfigurationError, ResponseValidationError
@@ -126,6 +129,8 @@ class ClientBase:
         environ: Mapping[str, str] | None = None,
         strict: bool = False,
         limits: Limits | None = None,
+        event_hooks: EventHooks | None = None,
+        telemetry: bool | OpenTelemetry = False,
     ) -> None:
         self._owned_session: aiohttp.ClientSession | None = None
         self._borrowed_session = session
@@ -153,6 +158,7 @@ class ClientBase:
         self._strict = strict
         self._converter = make_converter(strict=strict)
         self._uploads = UploadCache()
+        self._observe = Instrumentation.build(hooks=event_hooks, otel=telemetry)
         # Extension point for aclose(): async callbacks run first, newest
         # first (the scheduler registers its shutdown here).
         self._close_callbacks: list[CloseCallback] = []
@@ -166,6 +172,7 @@ class ClientBase:
             throttle=self._throttle,
             session=self._session,
             limits=self._limits,
+            observe=self._observe,
         )
 
     def __repr__(self) -> str:

@@ -85,6 +85,9 @@ class Client(ClientBase):
         strict: Reject unknown fields in responses (for tests and fakes).
         limits: Caps on response bodies, JSON nesting, pages followed and
             downloaded files (:class:`Limits`).
+        event_hooks: ``{"request": [...], "response": [...]}``: callables,
+            sync or async, shown each HTTP attempt (the key redacted).
+        telemetry: ``True`` or an :class:`OpenTelemetry`: spans and metrics.
 
     Raises:
         ConfigurationError: No API key, or an unusable *base_url*.
@@ -474,7 +477,7 @@ class Client(ClientBase):
         """The client's one poll loop, created on first use."""
         if self._scheduler is None:
             self._session()  # refuses a closed client, binds the loop
-            self._scheduler = Scheduler(self, poll=self._poll)
+            self._scheduler = Scheduler(self, poll=self._poll, observe=self._observe)
             self._close_callbacks.append(self._scheduler.aclose)
         return self._scheduler
 
@@ -511,9 +514,9 @@ class Client(ClientBase):
             at = asyncio.get_running_loop().time() + seconds
         else:
             policy = attrs.evolve(policy, deadline=None)
-        return await scheduler.wait(
-            check_id("video_id", video_id), policy=policy, deadline=at
-        )
+        video_id = check_id("video_id", video_id)
+        with self._observe.span("heygen.wait_for_video", video_id=video_id):
+            return await scheduler.wait(video_id, policy=policy, deadline=at)
 
     async def render(
         self,
@@ -527,8 +530,9 @@ class Client(ClientBase):
         Create a video and wait for it: :meth:`create_video` then
         :meth:`wait_for_video`, with the same errors.
         """
-        created = await self.create_video(request, idempotency_key=idempotency_key)
-        return await self.wait_for_video(created.id, deadline=deadline, poll=poll)
+        with self._observe.span("heygen.render"):
+            created = await self.create_video(request, idempotency_key=idempotency_key)
+            return await self.wait_for_video(created.id, deadline=deadline, poll=poll)
 
     def batch(self, **options: Unpack[BatchOptions]) -> Batch:
         """

@@ -34,6 +34,7 @@ import attrs
 
 from . import _log
 from ._config import Limits, RetryPolicy, Timeouts
+from ._observe.instrument import Instrumentation
 from ._retry import Attempt, Decision, Tries, decide
 from ._throttle import Throttle
 from ._wire import (
@@ -131,6 +132,7 @@ class HTTP:
         throttle: The client's shared back-pressure.
         session: Returns the (lazily created) aiohttp session to use.
         limits: Caps on response bodies.
+        observe: Event hooks and telemetry, told about every attempt.
     """
 
     def __init__(
@@ -144,6 +146,7 @@ class HTTP:
         throttle: Throttle,
         session: Callable[[], aiohttp.ClientSession],
         limits: Limits | None = None,
+        observe: Instrumentation | None = None,
     ) -> None:
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
@@ -154,6 +157,7 @@ class HTTP:
         self._throttle = throttle
         self._session = session
         self._limits = limits or Limits()
+        self._observe = observe or Instrumentation()
         self.counts: collections.Counter[str] = collections.Counter()
 
     def __repr__(self) -> str:
@@ -323,7 +327,16 @@ class HTTP:
             seconds = max(min(seconds, remaining), 1e-3)
         self.counts[request.name] += 1
         tries.sent += 1
-        response = await self._exchange(request, seconds)
+        async with self._observe.attempt(
+            request.method,
+            request.route,
+            request.url,
+            request.params,
+            request.headers,
+            tries.sent,
+        ) as seen:
+            response = await self._exchange(request, seconds)
+            await seen.responded(response.status, response.headers, response.request_id)
         _request_id.set(response.request_id)
         log.debug(
             "heygen.response method=%s route=%s status=%d attempt=%d "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import heapq
 import itertools
 import random
@@ -31,6 +32,7 @@ from . import _log
 from ._aio import cancel_and_wait
 from ._config import MAX_STATUS_IDS, PollPolicy
 from ._models import StatusItem, Video, VideoStatus
+from ._observe.instrument import Instrumentation
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -140,8 +142,10 @@ class Scheduler:
         poll: PollPolicy,
         rng: random.Random | None = None,
         max_concurrent_calls: int = 4,
+        observe: Instrumentation | None = None,
     ) -> None:
         self._backend = backend
+        self._instrument = observe or Instrumentation()
         self.poll = poll
         self._rng = rng or random.Random()
         self._heap: list[tuple[float, int, Watch]] = []
@@ -198,6 +202,8 @@ class Scheduler:
             future=loop.create_future(),
             owner=owner,
         )
+        if video_id not in self._by_id:
+            self._instrument.jobs_changed(1)
         self._by_id.setdefault(video_id, []).append(watch)
         if (early := self._early.pop(video_id, None)) is not None:
             self._settle_all(early, [watch])  # its webhook beat its create
@@ -271,6 +277,7 @@ class Scheduler:
         return True
 
     def _settle_all(self, video: Video, watches: list[Watch]) -> None:
+        self._instrument.video_seen(video)
         for watch in watches:
             watch.last_status = video.status
             if video.status is VideoStatus.COMPLETED:
@@ -289,6 +296,7 @@ class Scheduler:
                 if watch.active:
                     watch.future.set_exception(error)
                     watch.future.exception()  # mark retrieved: nobody may wait
+        self._instrument.jobs_changed(-len(self._by_id))
         self._by_id.clear()
         self._heap.clear()
 
@@ -334,11 +342,16 @@ class Scheduler:
             watches.remove(watch)
         if not watches:
             del self._by_id[watch.video_id]
+            self._instrument.jobs_changed(-1)
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
+            # A fresh context: the shared loop belongs to no caller, so the
+            # first waiter's span (or other context) must not adopt its polls.
             self._task = asyncio.get_running_loop().create_task(
-                self._run(), name="heygen_async.scheduler"
+                self._run(),
+                name="heygen_async.scheduler",
+                context=contextvars.Context(),
             )
 
     def _is_current(self, due: float, watch: Watch) -> bool:
@@ -537,6 +550,8 @@ class Scheduler:
             return
         for watch in watches:
             watch.last_status = video.status
+        if video.status.is_terminal:
+            self._instrument.video_seen(video)
         if video.status is VideoStatus.COMPLETED:
             for watch in watches:
                 self._settle(watch, video)

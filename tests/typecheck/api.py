@@ -139,3 +139,28 @@ def batch_options(client: hg.Client) -> hg.Batch:
     limit: float | None = retry.give_up_after
     assert limit == 30.0
     return client.batch(**options)
+
+
+async def observed(api_key: str) -> list[str]:
+    """Event hooks (sync and async) and OpenTelemetry on one client."""
+    seen: list[str] = []
+
+    def on_request(request: hg.RequestInfo) -> None:
+        seen.append(f"{request.method} {request.route} #{request.attempt}")
+        _ = (request.url, request.headers.get("x-api-key"))
+
+    async def on_response(response: hg.ResponseInfo) -> None:
+        elapsed: float = response.elapsed
+        request_id: str | None = response.request_id
+        seen.append(f"{response.status} {request_id} {elapsed:.3f}")
+        _ = (response.request.route, response.headers)
+
+    async with hg.Client(
+        api_key=api_key,
+        event_hooks={"request": [on_request], "response": [on_response]},
+        telemetry=hg.OpenTelemetry(tracer_provider=None, meter_provider=None),
+    ) as client:
+        await client.get_me()
+    async with hg.Client(api_key=api_key, telemetry=True) as client:
+        await client.get_me()
+    return seen
