@@ -25,6 +25,15 @@ from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
 from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
 from ._config import Limits, PollPolicy, RetryPolicy, Timeouts
+from ._estimate import (
+    AudioLengths,
+    Balance,
+    Estimate,
+    JobEstimate,
+    Pricing,
+    audio_seconds,
+    balance_of,
+)
 from ._models import (
     Account,
     Asset,
@@ -55,6 +64,7 @@ from ._models import (
 )
 from ._observe.otel import OpenTelemetry
 from ._observe.views import RequestInfo, ResponseInfo
+from ._uploads import check_upload
 from .exceptions import (
     APIError,
     AuthenticationError,
@@ -63,6 +73,7 @@ from .exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
     InvalidSignatureError,
@@ -88,6 +99,7 @@ __all__ = [
     "APIError",
     "Account",
     "Asset",
+    "AudioLengths",
     "AuthenticationError",
     "AutoReload",
     "AvatarConsentRequiredError",
@@ -97,6 +109,7 @@ __all__ = [
     "AvatarLook",
     "Background",
     "BadRequestError",
+    "Balance",
     "Batch",
     "BatchOptions",
     "BatchStats",
@@ -106,11 +119,14 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CreatedVideo",
+    "CreditLimitError",
     "CreditPool",
+    "Estimate",
     "Failed",
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
+    "JobEstimate",
     "JobHandle",
     "JobRecord",
     "JobStore",
@@ -124,6 +140,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhotoAvatar",
     "PollPolicy",
+    "Pricing",
     "RateLimitError",
     "RequestInfo",
     "RequestTimeoutError",
@@ -153,6 +170,9 @@ __all__ = [
     "WebhookEventRecord",
     "WebhookEventType",
     "WebhookSecret",
+    "audio_seconds",
+    "balance_of",
+    "check_upload",
     "exceptions",
     "testing",
     "webhooks",

@@ -34,6 +34,7 @@ from ._batch.options import BatchOptions
 from ._config import DEFAULT, Default, PollPolicy
 from ._converter import photo_avatar_body
 from ._download import download_video as _download_video
+from ._estimate import AudioLengths, Estimate, Pricing, estimate
 from ._models import (
     Account,
     Asset,
@@ -542,6 +543,16 @@ class Client(ClientBase):
         and, for the options, :class:`BatchOptions`.
         """
         return Batch(BatchSubmitter(self), self._get_scheduler(), **options)
+
+    def estimate(
+        self,
+        requests: Iterable[VideoRequest],
+        *,
+        pricing: Pricing | None = None,
+        audio: AudioLengths | None = None,
+    ) -> Estimate:
+        """Estimated seconds and credits of *requests*; sends nothing (see Pricing)."""
+        return estimate(requests, pricing=pricing, audio=audio)
 
     async def download_video(
         self, video: Video | str, dest: str | os.PathLike[str]

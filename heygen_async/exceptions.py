@@ -47,6 +47,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "CreditLimitError",
     "HeyGenError",
     "InsufficientCreditError",
     "InvalidSignatureError",
@@ -208,6 +209,40 @@ class InsufficientCreditError(APIError):
     A batch stops admitting new jobs when it sees this, instead of failing
     the rest one by one.
     """
+
+
+class CreditLimitError(HeyGenError):
+    """
+    A batch's ``max_credits`` would be passed: the job was not sent.
+
+    Raised before any request, so nothing was paid. The batch stops
+    admitting jobs, as it does on a 402, and reports the rest this way.
+
+    Attributes:
+        max_credits: The batch's limit.
+        spent: Estimated credits of the jobs already admitted.
+    """
+
+    def __init__(
+        self, *, max_credits: float, spent: float, needed: float | None
+    ) -> None:
+        self.max_credits = max_credits
+        self.spent = spent
+        self.needed = needed
+        cost = "has no estimable length" if needed is None else f"needs ~{needed:g}"
+        super().__init__(
+            f"not sent: max_credits={max_credits:g} reached ({spent:g} credits "
+            f"admitted; the next job {cost}, estimated)"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_credit_limit, (self.max_credits, self.spent, self.needed))
+
+
+def _rebuild_credit_limit(
+    max_credits: float, spent: float, needed: float | None
+) -> CreditLimitError:
+    return CreditLimitError(max_credits=max_credits, spent=spent, needed=needed)
 
 
 class PermissionDeniedError(APIError):

@@ -8,3 +8,8 @@ holds while a job runs; :mod:`.outcomes` what a job ends as; :mod:`.journal`
 how jobs are keyed and written down; :mod:`.stores` where they are written.
 Nothing here imports the client: the client hands a batch a ``Submitter``.
 """
+
+from .stores import set_aside
+
+
+__all__ = ["set_aside"]

@@ -17,12 +17,14 @@ from __future__ import annotations
 import collections
 from typing import Protocol
 
+from heygen_async._estimate import Pricing, estimate_job
 from heygen_async._models import CreatedVideo, VideoRequest
+from heygen_async.exceptions import CreditLimitError
 
 from .handles import JobHandle
 
 
-__all__ = ["Admission", "Submitter"]
+__all__ = ["Admission", "CreditBudget", "Submitter"]
 
 
 class Submitter(Protocol):
@@ -45,12 +47,46 @@ class Submitter(Protocol):
         """HTTP attempts so far by route template, retries included."""
 
 
+class CreditBudget:
+    """
+    A batch's ``max_credits``: estimated credits admitted so far, and the cap.
+
+    A job whose estimate would pass the cap, or whose length cannot be
+    estimated, is refused before it is sent. A job that may already exist
+    (a resumed one) is always sent, and counted: with its key a retry is a
+    free replay, and dropping it could lose a paid video.
+    """
+
+    __slots__ = ("limit", "pricing", "spent")
+
+    def __init__(self, limit: float, pricing: Pricing | None) -> None:
+        if not limit >= 0:
+            msg = f"max_credits must be >= 0 or None; got {limit!r}"
+            raise ValueError(msg)
+        self.limit = limit
+        self.pricing = pricing or Pricing()
+        self.spent = 0.0
+
+    def charge(self, job: JobHandle) -> CreditLimitError | None:
+        """Count *job*'s estimate in, or say why it may not be sent."""
+        seconds = estimate_job(job.request, self.pricing).seconds
+        cost = None if seconds is None else seconds * self.pricing.credits_per_second
+        over = cost is None or self.spent + cost > self.limit + 1e-9
+        if over and not job._maybe_sent:
+            return CreditLimitError(
+                max_credits=self.limit, spent=self.spent, needed=cost
+            )
+        self.spent += cost or 0.0
+        return None
+
+
 class Admission:
     """The jobs waiting for a slot, the slots taken, the limit. Strictly private."""
 
-    __slots__ = ("limit", "max_in_flight", "occupied", "queue")
+    __slots__ = ("budget", "limit", "max_in_flight", "occupied", "queue")
 
-    def __init__(self, max_in_flight: int) -> None:
+    def __init__(self, max_in_flight: int, budget: CreditBudget | None = None) -> None:
+        self.budget = budget
         self.max_in_flight = max_in_flight
         self.limit = float(max_in_flight)
         self.occupied = 0

@@ -29,13 +29,14 @@ from heygen_async import _log
 from heygen_async._aio import cancel_and_wait
 from heygen_async._models import Video, VideoRequest
 from heygen_async.exceptions import (
+    CreditLimitError,
     HeyGenError,
     InsufficientCreditError,
     RateLimitError,
 )
 
 from . import journal
-from .admission import Admission, Submitter
+from .admission import Admission, CreditBudget, Submitter
 from .handles import BatchStats, JobHandle, Stage
 from .options import BatchOptions, Settings
 from .outcomes import Completed, Failed, Outcome, TimedOut, of_watch
@@ -82,7 +83,9 @@ class Batch:
         settings = Settings.of(options)  # refuses bad values before anything runs
         self._submitter = submitter
         self._scheduler = scheduler
-        self._admission = Admission(settings.max_in_flight)
+        budget = settings.max_credits
+        credit = None if budget is None else CreditBudget(budget, settings.pricing)
+        self._admission = Admission(settings.max_in_flight, credit)
         self._deadline = settings.deadline
         self._poll = settings.poll or scheduler.poll
         self._uploads = asyncio.Semaphore(settings.max_uploads)
@@ -108,7 +111,7 @@ class Batch:
         self._counts: collections.Counter[Stage] = collections.Counter()
         self._results: collections.Counter[str] = collections.Counter()
         self._consumers = 0
-        self._halted: InsufficientCreditError | None = None
+        self._halted: InsufficientCreditError | CreditLimitError | None = None
         self._deadline_at: float | None = None
         self._deadline_timer: asyncio.TimerHandle | None = None
         self._deadline_passed = False
@@ -368,6 +371,12 @@ class Batch:
                 self._changed.clear()
                 await self._changed.wait()
             job = self._admission.take()
+            budget = self._admission.budget
+            if budget is not None and (over := budget.charge(job)) is not None:
+                self._release()
+                self._halt(over)
+                self._finish(job, Failed(error=over, tag=job.tag, request=job.request))
+                continue
             self._move(job, Stage.SUBMITTING)
             task = loop.create_task(self._submit(job))
             self._tasks.add(task)
@@ -475,10 +484,15 @@ class Batch:
         self._admission.queue.appendleft(job)
         self._changed.set()
 
-    def _halt(self, error: InsufficientCreditError) -> None:
-        """Out of credit: report every queued job as failed, send none."""
+    def _halt(self, error: InsufficientCreditError | CreditLimitError) -> None:
+        """Out of credit (or max_credits): report queued jobs as failed, send none."""
         if self._halted is None:
-            log.warning("heygen.admission_halted reason=insufficient_credit")
+            why = (
+                "max_credits"
+                if isinstance(error, CreditLimitError)
+                else "insufficient_credit"
+            )
+            log.warning("heygen.admission_halted reason=%s", why)
         self._halted = error
         self._drain()
 

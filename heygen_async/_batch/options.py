@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypedDict
 import attrs
 
 from heygen_async._config import PollPolicy
+from heygen_async._estimate import Pricing
 
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class BatchOptions(TypedDict, total=False):
             resumable after a crash: open a batch on the same file and it
             re-attaches to every job without paying twice. Defaults to a
             fresh :class:`MemoryStore`.
+        max_credits: Stop admitting once the jobs' estimated credits (see
+            :meth:`Client.estimate`) would pass this; the rest are reported
+            as ``Failed`` with :class:`CreditLimitError`, never sent.
+        pricing: The rates for *max_credits*; :class:`Pricing` defaults.
     """
 
     max_in_flight: int
@@ -46,6 +51,8 @@ class BatchOptions(TypedDict, total=False):
     max_uploads: int
     outcome_buffer: int
     store: JobStore | None
+    max_credits: float | None
+    pricing: Pricing | None
 
 
 @attrs.frozen(kw_only=True)
@@ -58,6 +65,8 @@ class Settings:
     max_uploads: int = 4
     outcome_buffer: int = 100
     store: JobStore | None = None
+    max_credits: float | None = None
+    pricing: Pricing | None = None
 
     @classmethod
     def of(cls, options: BatchOptions) -> Settings:

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
-from heygen_async import Client, PollPolicy, _log
+from heygen_async import Client, ConfigurationError, PollPolicy, _log
 
 
 __all__ = [
@@ -21,8 +21,12 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "LOG_FORMAT",
     "add_api_options",
+    "add_verbose",
     "error",
+    "log_handler",
+    "log_level",
     "make_client",
     "non_negative_int",
     "poll_policy",
@@ -91,6 +95,18 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
         help="API root (default: $HEYGEN_API_BASE or https://api.heygen.com); "
         "point it at 'heygen-async fake-server' to try things for free",
     )
+    add_verbose(parser, default=argparse.SUPPRESS)
+
+
+def add_verbose(parser: argparse.ArgumentParser, *, default: object = 0) -> None:
+    """``-v`` / ``--verbose``: the SDK's info log, ``-vv`` its debug log."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="show the SDK's log: -v info, -vv debug (also HEYGEN_LOG=info|debug)",
+    )
 
 
 def poll_policy(interval: float | None) -> PollPolicy | None:
@@ -122,6 +138,13 @@ def make_client(
     Raises:
         ConfigurationError: No API key anywhere, or an unusable base URL.
     """
+    if not (args.api_key or environ.get("HEYGEN_API_KEY", "")).strip():
+        msg = (
+            "no API key: pass --api-key KEY or set HEYGEN_API_KEY (to try "
+            "things for free, run 'heygen-async fake-server' and paste its "
+            "export lines)"
+        )
+        raise ConfigurationError(msg)
     return Client(
         api_key=args.api_key,
         base_url=args.base_url,
@@ -136,13 +159,55 @@ def error(command: str, message: str) -> None:
     print(f"heygen-async {command}: {message}", file=sys.stderr, flush=True)
 
 
+LOG_FORMAT = "heygen-async: %(levelname)s %(message)s"
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+# The handlers showing the SDK's logs, innermost last: one shows at a time.
+_shown: list[logging.Handler] = []
+
+
+def log_level(verbose: int, environ: Mapping[str, str]) -> int:
+    """
+    How much of the SDK's log to show: ``-v`` info, ``-vv`` debug.
+
+    ``HEYGEN_LOG=debug|info|warning`` sets it too; the more verbose wins.
+    Warnings (retries, ...) are always shown.
+    """
+    by_flag = (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
+    by_env = _LEVELS.get(environ.get("HEYGEN_LOG", "").strip().lower(), logging.WARNING)
+    return min(by_flag, by_env)
+
+
+def log_handler() -> logging.Handler:
+    """A stderr handler in the CLI's format (``heygen-async: WARNING ...``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    return handler
+
+
 @contextlib.contextmanager
-def sdk_logging(handler: logging.Handler) -> Iterator[None]:
-    """Show the SDK's warnings (retries, ...) through *handler* meanwhile."""
+def sdk_logging(handler: logging.Handler, level: int | None = None) -> Iterator[None]:
+    """
+    Show the SDK's log through *handler* meanwhile, instead of the outer one.
+
+    *level* defaults to the enclosing one's (warnings when there is none),
+    so a progress display inherits the command's ``-v`` / ``HEYGEN_LOG``.
+    """
     logger = _log.logger
-    handler.setLevel(logging.WARNING)
+    outer = _shown[-1] if _shown else None
+    if level is None:
+        level = outer.level if outer is not None else logging.WARNING
+    handler.setLevel(level)
+    saved = logger.level
+    logger.setLevel(min(level, logging.WARNING))
+    if outer is not None:
+        logger.removeHandler(outer)
     logger.addHandler(handler)
+    _shown.append(handler)
     try:
         yield
     finally:
+        _shown.remove(handler)
         logger.removeHandler(handler)
+        logger.setLevel(saved)
+        if outer is not None:
+            logger.addHandler(outer)

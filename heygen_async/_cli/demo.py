@@ -198,6 +198,12 @@ def _explain(
             "such code would meet at the 10-job cap. heygen-async's count is "
             f"measured: {describe_requests(report.requests)}."
         )
+    if config.download:
+        reporter.line(
+            f"The MP4s in {config.out} are small placeholders the fake server "
+            "makes (valid files with the right duration, no picture): real "
+            "videos come from HeyGen."
+        )
     reporter.line(
         "Next: set HEYGEN_API_KEY and run "
         "'heygen-async render PHOTOS... --script \"Hello!\" --voice-id ID' "

@@ -3,7 +3,11 @@
 foreground.
 
 Its first line on stdout is the URL, so scripts and tests can start it with
-``--port 0``. ``--fault`` and ``--create-delay`` make it misbehave on purpose.
+``--port 0``; the next lines are the ``export HEYGEN_API_BASE=...
+HEYGEN_API_KEY=...`` to paste into a shell. ``--fault`` and
+``--create-delay`` make it misbehave on purpose; ``--webhook-url`` registers
+an endpoint (its secret is printed) and ``--webhook-scheme`` picks how
+deliveries are signed.
 
 This module imports the fake server (and with it ``aiohttp.web``), so the
 parser loads it only when ``fake-server`` is the command being run. An
@@ -17,13 +21,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import shlex
 import signal
 import sys
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from heygen_async import Client, HeyGenError
 from heygen_async.testing import FakeHeyGen, Fault
-from heygen_async.testing._faults import FAULT_KINDS, FAULT_SPEC
 
 
 __all__ = ["add_arguments", "fake_server"]
@@ -76,8 +82,8 @@ def _create_delay(text: str) -> float:
 
 
 _FAULT_EPILOG = f"""\
-faults (--fault {FAULT_SPEC}, repeatable):
-  KIND         {", ".join(FAULT_KINDS)}
+faults (--fault {Fault.SPEC}, repeatable):
+  KIND         {", ".join(Fault.KINDS)}
   ROUTE        '*' (every /v3 route), POST:/v3/videos, or quoted "POST /v3/videos";
                GET:/v3/videos/statuses, GET:/v3/videos/{{video_id}}, POST:/v3/assets ...
   PROBABILITY  chance of striking each matching request (seeded by --seed)
@@ -103,7 +109,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_render_options(parser)
     _add_limit_options(parser)
     _add_fault_options(parser)
+    _add_webhook_options(parser)
     parser.set_defaults(command=fake_server)
+
+
+def _webhook_url(text: str) -> str:
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        msg = f"expected an http(s) URL, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
+
+
+def _add_webhook_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--webhook-url",
+        type=_webhook_url,
+        dest="webhook_urls",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="register URL for signed deliveries when the server starts and "
+        "print its secret (repeatable)",
+    )
+    add(
+        "--webhook-scheme",
+        choices=("heygen", "standard"),
+        default=_default("webhook_scheme"),
+        help="how deliveries are signed: HeyGen's Heygen-Signature or the "
+        "Standard Webhooks headers (default: %(default)s)",
+    )
+    add(
+        "--webhook-delay",
+        type=_create_delay,
+        default=_default("webhook_delay"),
+        metavar="SECONDS",
+        help="deliver every webhook SECONDS late (default: %(default)s)",
+    )
 
 
 def _add_listen_options(parser: argparse.ArgumentParser) -> None:
@@ -232,7 +275,21 @@ def _add_fault_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _serve(fake: FakeHeyGen) -> None:
+async def _announce(fake: FakeHeyGen, webhook_urls: Sequence[str]) -> None:
+    """The lines to paste into a shell, and each webhook endpoint's secret."""
+    for url in webhook_urls:
+        async with Client(api_key=fake.api_key, base_url=fake.url) as client:
+            endpoint = await client.create_webhook_endpoint(url)
+        print(f"webhook endpoint {endpoint.id} -> {url} (secret: {endpoint.secret})")
+    print(
+        "# paste into your shell to point heygen-async and the SDK here:\n"
+        f"export HEYGEN_API_BASE={shlex.quote(fake.url)}\n"
+        f"export HEYGEN_API_KEY={shlex.quote(fake.api_key)}",
+        flush=True,
+    )
+
+
+async def _serve(fake: FakeHeyGen, webhook_urls: Sequence[str] = ()) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     installed: list[signal.Signals] = []
@@ -248,6 +305,7 @@ async def _serve(fake: FakeHeyGen) -> None:
                 f"HeyGen fake server listening on {fake.url} (api key: {fake.api_key})",
                 flush=True,
             )
+            await _announce(fake, webhook_urls)
             await stop.wait()
             stats = fake.stats
             print(
@@ -291,7 +349,7 @@ def fake_server(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
         print(f"heygen-async fake-server: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(fake))
+        asyncio.run(_serve(fake, args.webhook_urls))
     except OSError as exc:
         where = f"{args.host}:{args.port}"
         print(
@@ -299,6 +357,9 @@ def fake_server(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
             file=sys.stderr,
         )
         return 1
+    except (HeyGenError, ValueError) as exc:  # a --webhook-url refused
+        print(f"heygen-async fake-server: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # pragma: no cover - only without signal handlers
         pass
     return 0

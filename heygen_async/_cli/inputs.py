@@ -35,10 +35,8 @@ from typing import Any
 
 import attrs
 
-from heygen_async import VideoRequest
-from heygen_async._config import MAX_UPLOAD_BYTES
+from heygen_async import VideoRequest, check_upload
 from heygen_async._converter import field_kinds
-from heygen_async._uploads import IMAGE_TYPES, sniff_mime
 
 from .names import unique_names
 
@@ -48,6 +46,8 @@ __all__ = [
     "InputError",
     "Job",
     "collect",
+    "collect_all",
+    "fold_problems",
 ]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
@@ -126,6 +126,21 @@ def collect(
         InputError: Any input is missing, unreadable, not a PNG/JPEG, or a
             manifest row is invalid; every problem found is listed.
     """
+    jobs, errors = collect_all(inputs, defaults, cwd=cwd)
+    if errors:
+        raise InputError(fold_problems(errors))
+    return jobs
+
+
+def collect_all(
+    inputs: Sequence[str], defaults: Defaults, *, cwd: Path | None = None
+) -> tuple[list[Job], list[str]]:
+    """
+    The jobs of every good input, and a problem line for every bad one.
+
+    ``--dry-run`` checks the good jobs further (voice ids) and lists every
+    problem of both kinds at once.
+    """
     base = cwd or Path.cwd()
     if not inputs:
         msg = "nothing to render: pass photos, folders, globs or a manifest"
@@ -153,13 +168,12 @@ def collect(
         except InputError as exc:
             found.append(str(exc))
         errors += sorted(found, key=_line_number)
-    if errors:
-        raise InputError(fold_problems(errors))
     names = unique_names([d.stem for d in drafts], [_suffix(d.fields) for d in drafts])
-    return [
+    jobs = [
         Job(tag=draft.tag, request=request, name=name, where=draft.where)
         for draft, request, name in zip(drafts, requests, names, strict=True)
     ]
+    return jobs, errors
 
 
 def _line_number(error: str) -> int:
@@ -254,22 +268,15 @@ def check_image(path: Path, label: str) -> None:
         msg = f"{label}: unsupported image type ({kind}); use PNG or JPEG"
         raise InputError(msg)
     try:
-        size = path.stat().st_size
-        with path.open("rb") as file:
-            head = file.read(16)
+        check_upload(path, images_only=True)
     except FileNotFoundError:
         msg = f"{label}: no such file"
         raise InputError(msg) from None
     except OSError as exc:
         msg = f"{label}: cannot read it ({exc.strerror or exc})"
         raise InputError(msg) from None
-    if size > MAX_UPLOAD_BYTES:
-        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
-        msg = f"{label}: {size} bytes is over the {limit} MiB upload limit"
-        raise InputError(msg)
-    if sniff_mime(head) not in IMAGE_TYPES:
-        msg = f"{label}: not a PNG or JPEG file (its content says otherwise)"
-        raise InputError(msg)
+    except ValueError as exc:
+        raise InputError(f"{label}: {exc}") from None
 
 
 # -- manifests ---------------------------------------------------------------

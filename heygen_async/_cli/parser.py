@@ -9,14 +9,21 @@ run, and ``fake-server`` gets its options the first time it is parsed.
 from __future__ import annotations
 
 import argparse
+import typing
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import Any, TypeAlias
 
-from heygen_async._models import ASPECT_RATIOS, RESOLUTIONS
+from heygen_async import VideoRequest
 
-from . import query, render
-from .common import add_api_options, non_negative_int, positive_float, positive_int
+from . import cost, query, render
+from .common import (
+    add_api_options,
+    add_verbose,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 __all__ = ["Command", "build_parser"]
@@ -61,6 +68,12 @@ class _Subparser(argparse.ArgumentParser):
         return super().format_help()
 
 
+def _choices(field: str) -> tuple[str, ...]:
+    """The values a :class:`VideoRequest` field's ``Literal`` type allows."""
+    hint = typing.get_type_hints(VideoRequest)[field]  # Literal[...] | None
+    return tuple(v for arg in typing.get_args(hint) for v in typing.get_args(arg))
+
+
 def _version() -> str:
     try:
         return metadata.version("heygen-async")
@@ -73,7 +86,8 @@ def _add_fake_server(commands: _Commands) -> None:
         "fake-server",
         help="run a local fake HeyGen v3 API server",
         description="Serve a fake HeyGen v3 API until Ctrl-C or SIGTERM. "
-        "The first line on stdout says where it listens.",
+        "The first line on stdout says where it listens; the next ones are "
+        "the export lines to paste into a shell.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         populate=_fake_server_arguments,
     )
@@ -130,7 +144,9 @@ def _add_render(commands: _Commands) -> None:
         "paid for are picked up from the journal in OUT/.heygen, never sent "
         "twice. One run at a time may use an --out; a different script, voice "
         "or options on the same --out is refused (see --fresh and "
-        "--retry-failed). Results: OUT/results.jsonl.",
+        "--retry-failed). Before anything is sent, the run's cost is "
+        "estimated and checked against the balance; --dry-run checks and "
+        "plans without sending. Results: OUT/results.jsonl.",
     )
     parser.add_argument(
         "inputs",
@@ -142,6 +158,7 @@ def _add_render(commands: _Commands) -> None:
     _add_video_options(parser)
     _add_run_options(parser)
     _add_journal_options(parser)
+    cost.add_cost_options(parser)
     add_api_options(parser)
     parser.set_defaults(command=_render)
 
@@ -163,8 +180,8 @@ def _add_video_options(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="voice for the script (see 'heygen-async voices')",
     )
-    add("--resolution", choices=RESOLUTIONS)
-    add("--aspect-ratio", choices=ASPECT_RATIOS)
+    add("--resolution", choices=_choices("resolution"))
+    add("--aspect-ratio", choices=_choices("aspect_ratio"))
     add(
         "--title",
         metavar="TEXT",
@@ -205,7 +222,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--no-download",
         dest="download",
         action="store_false",
-        help="do not download; results.jsonl still has the URLs",
+        help="do not download; results.jsonl and stdout's last column hold "
+        "the URLs (presigned: they expire; 'heygen-async download' gets fresh ones)",
     )
     add("--json", action="store_true", help="one JSON line per video on stdout")
 
@@ -263,8 +281,41 @@ def _add_status(commands: _Commands) -> None:
     )
     parser.add_argument("video_ids", nargs="+", metavar="VIDEO_ID")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--url",
+        action="store_true",
+        help="also show each completed video's URL (freshly presigned; it expires)",
+    )
     add_api_options(parser)
     parser.set_defaults(command=query.status)
+
+
+def _add_account(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "account",
+        help="show the account's balance, plan and currency",
+        description="Who the API key belongs to and what it can spend "
+        "(GET /v3/users/me).",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object")
+    add_api_options(parser)
+    parser.set_defaults(command=query.account)
+
+
+def _add_download(commands: _Commands) -> None:
+    parser = commands.add_parser(
+        "download",
+        help="download finished videos by id",
+        description="Save each video as OUT/VIDEO_ID.mp4 from a freshly "
+        "presigned URL; a file appears only once complete. Exits 1 if any "
+        "could not be downloaded.",
+    )
+    parser.add_argument("video_ids", nargs="+", metavar="VIDEO_ID")
+    parser.add_argument(
+        "--out", default=".", metavar="DIR", help="folder (default: current)"
+    )
+    add_api_options(parser)
+    parser.set_defaults(command=query.download)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         "New here? Run 'heygen-async demo'.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    add_verbose(parser)
     commands = parser.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=_Subparser
     )
@@ -282,5 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(commands)
     _add_voices(commands)
     _add_status(commands)
+    _add_account(commands)
+    _add_download(commands)
     _add_fake_server(commands)
     return parser

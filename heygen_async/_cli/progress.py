@@ -130,7 +130,7 @@ class PlainReporter:
 
     def start(self, total: int, description: str) -> None:
         """Print what is about to happen."""
-        self._print(f"{description}: {total} videos")
+        self._print(f"{description}: {total} video{'' if total == 1 else 's'}")
         if self._hint:
             self._print(self._hint)
         self._last_status = time.monotonic()

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import shlex
 import sqlite3
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from heygen_async import (
@@ -30,18 +32,28 @@ from heygen_async import (
 
 from .common import (
     EXIT_FAILED,
+    EXIT_OK,
     EXIT_USAGE,
     error,
     make_client,
     poll_policy,
 )
-from .inputs import Defaults, InputError, Job, collect
+from .cost import (
+    Plan,
+    SpendCheck,
+    SpendRefused,
+    fetch_balance,
+    make_plan,
+    over_balance,
+    pricing,
+)
+from .inputs import Defaults, InputError, Job, collect, collect_all, fold_problems
 from .progress import Reporter, make_reporter
 from .results import print_outcome_notes, summary_rows
 from .run import JOURNAL_PATH, CommandMismatch, RunConfig, run_jobs
 
 
-__all__ = ["check_voices", "render", "resume_command"]
+__all__ = ["check_voices", "dry_run", "render", "resume_command", "voice_problems"]
 
 
 def _defaults(args: argparse.Namespace) -> Defaults:
@@ -69,6 +81,12 @@ async def check_voices(client: Client, jobs: Sequence[Job]) -> None:
     Raises:
         InputError: Unknown voice ids, with the inputs that use them.
     """
+    if problems := await voice_problems(client, jobs):
+        raise InputError("\n".join(problems))
+
+
+async def voice_problems(client: Client, jobs: Sequence[Job]) -> list[str]:
+    """One line per voice id that does not exist, naming the inputs using it."""
     users: dict[str, list[str]] = {}
     for job in jobs:
         if job.request.voice_id is not None:
@@ -83,16 +101,15 @@ async def check_voices(client: Client, jobs: Sequence[Job]) -> None:
 
     found = await asyncio.gather(*(known(v) for v in users))
     missing = [v for v, ok in zip(users, found, strict=True) if not ok]
-    if missing:
-        lines = []
-        for voice_id in missing:
-            where = users[voice_id]
-            more = f" and {len(where) - 3} more" if len(where) > 3 else ""
-            lines.append(
-                f"{', '.join(where[:3])}{more}: voice {voice_id!r} does not exist "
-                "(list voices with 'heygen-async voices')"
-            )
-        raise InputError("\n".join(lines))
+    lines = []
+    for voice_id in missing:
+        where = users[voice_id]
+        more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+        lines.append(
+            f"{', '.join(where[:3])}{more}: voice {voice_id!r} does not exist "
+            "(list voices with 'heygen-async voices')"
+        )
+    return lines
 
 
 async def _render(
@@ -101,10 +118,12 @@ async def _render(
     config: RunConfig,
     reporter: Reporter,
     resume: str,
+    spend: Callable[..., SpendCheck],
 ) -> int:
     async with client:
         try:
             await check_voices(client, jobs)
+            config.check_spend = spend(balance=await fetch_balance(client))
         except InputError as exc:
             error("render", str(exc))
             return EXIT_USAGE
@@ -116,9 +135,13 @@ async def _render(
             return EXIT_FAILED
         try:
             report = await run_jobs(client, jobs, config, reporter)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: a corrupt row
             journal = config.out / JOURNAL_PATH
-            error("render", f"the journal {journal} is unusable ({exc})")
+            error(
+                "render",
+                f"the journal {journal} is unusable ({exc}); add --fresh to set "
+                "it aside and start a new one",
+            )
             return EXIT_FAILED
         except JournalBusyError:
             error(
@@ -130,6 +153,9 @@ async def _render(
             return EXIT_USAGE
         except CommandMismatch as exc:
             error("render", _mismatch_message(config.out, exc))
+            return EXIT_USAGE
+        except SpendRefused as exc:
+            error("render", str(exc))
             return EXIT_USAGE
     rows = summary_rows(report, out=config.out, download=config.download)
     reporter.summary("Summary", rows)
@@ -153,6 +179,8 @@ def render(
     args: argparse.Namespace, environ: Mapping[str, str], argv: Sequence[str]
 ) -> int:
     """Run ``heygen-async render``; see the module docstring."""
+    if args.dry_run:
+        return dry_run(args, environ)
     try:
         jobs = collect(args.inputs, _defaults(args))
     except InputError as exc:
@@ -182,22 +210,85 @@ def render(
         retry_failed=args.retry_failed,
     )
     reporter = make_reporter(environ=environ, plain=args.json)
-    return asyncio.run(_render(client, jobs, config, reporter, resume_command(argv)))
+    spend = functools.partial(
+        SpendCheck,
+        client=client,
+        pricing=pricing(args),
+        show=reporter.summary,
+        yes=args.yes,
+        confirm_over=args.confirm_over,
+        interactive=sys.stdin.isatty() and sys.stderr.isatty(),
+    )
+    resume = resume_command(argv)
+    return asyncio.run(_render(client, jobs, config, reporter, resume, spend))
+
+
+def dry_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """
+    ``render --dry-run``: every check and the plan; no upload, no create.
+
+    Every problem is listed at once: bad files and rows, then unknown voice
+    ids of the good rows. Exits 0 if the run would start, 2 if not.
+    """
+    try:
+        jobs, problems = collect_all(args.inputs, _defaults(args))
+        client = make_client(args, environ)
+    except (InputError, HeyGenError) as exc:  # HeyGenError: ConfigurationError
+        error("render", str(exc))
+        return EXIT_USAGE
+
+    async def check() -> Plan:
+        async with client:
+            problems.extend(await voice_problems(client, jobs))
+            return await make_plan(client, jobs, pricing(args))
+
+    try:
+        plan = asyncio.run(check())
+    except AuthenticationError as exc:
+        error("render", f"the API key was rejected ({exc})")
+        return EXIT_USAGE
+    except HeyGenError as exc:
+        error("render", f"cannot reach HeyGen: {exc}")
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({**plan.to_json(), "problems": problems}))
+    else:
+        print("Plan (dry run: nothing was uploaded or created)")
+        width = max(len(label) for label, _ in plan.rows())
+        for label, value in plan.rows():
+            print(f"  {label.ljust(width)}  {value}")
+    if problems:
+        error("render", f"{len(problems)} problems:\n{fold_problems(problems)}")
+        return EXIT_USAGE
+    if plan.over_balance and not args.yes:
+        error("render", over_balance(plan))
+        return EXIT_USAGE
+    error("render", "dry run: everything checks out; run without --dry-run to start")
+    return EXIT_OK
 
 
 def resume_command(argv: Sequence[str]) -> str:
-    """The command that was run, to run again; an API key is not repeated."""
+    """
+    The command that was run, to run again; an API key is never repeated.
+
+    A key given with ``--api-key`` is left out, with a line saying to export
+    it: ``"$HEYGEN_API_KEY"`` would be empty in a shell that never set it.
+    """
     words: list[str] = []
-    hide_next = False
+    skip_next = from_flag = False
     for word in argv:
-        if hide_next:
-            words.append('"$HEYGEN_API_KEY"')
-            hide_next = False
+        if skip_next:
+            skip_next = False
         elif word == "--api-key":
-            words.append(word)
-            hide_next = True
+            skip_next = from_flag = True
         elif word.startswith("--api-key="):
-            words.append('--api-key="$HEYGEN_API_KEY"')
+            from_flag = True
         else:
             words.append(shlex.quote(word))
-    return " ".join(["heygen-async", *words])
+    command = " ".join(["heygen-async", *words])
+    if not from_flag:
+        return command
+    return (
+        "export HEYGEN_API_KEY=...   # the key was given with --api-key: export "
+        f"it instead (flags show up in process lists)\n  {command}"
+    )

@@ -8,8 +8,10 @@ resumed ones included):
 .. code-block:: json
 
     {"input": "photos/ada.png", "video_id": "v_1f...", "status": "completed",
-     "video_url": "https://...", "file": "heygen-out/ada.mp4", "error": null}
+     "video_url": "https://...", "file": "heygen-out/ada.mp4", "error": null,
+     "duration": 12.4}
 
+``duration`` is the video's real length in seconds, once HeyGen tells it.
 ``status`` is ``completed``, ``failed``, ``timed_out`` or ``pending`` (not
 finished when the run stopped); ``error`` says why a job failed, timed out or
 could not be downloaded. ``video_url`` is presigned and expires: use ``file``,
@@ -27,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from heygen_async import Failed
+from heygen_async import Estimate, Failed
 
 from .common import EXIT_FAILED, EXIT_OK
 from .progress import Reporter
@@ -59,6 +61,7 @@ class Result:
     video_url: str | None = None
     file: str | None = None
     error: str | None = None
+    duration: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object written for this job."""
@@ -74,6 +77,7 @@ class RunReport:
     elapsed: float
     requests: Mapping[str, int]
     stop_signal: int = signal.SIGINT  # what interrupted it, if it was
+    estimate: Estimate | None = None  # of the jobs this run sent, if made
 
     def count(self, status: str) -> int:
         """Jobs that ended with *status*."""
@@ -144,12 +148,21 @@ def summary_rows(
     ]
     if report.count("pending"):
         rows.append(("not finished", str(report.count("pending"))))
+    if report.estimate is not None:
+        rows.append(("video seconds", _seconds(report, report.estimate)))
     rows += [
         ("HTTP requests", describe_requests(report.requests)),
         ("elapsed", f"{report.elapsed:.1f} s"),
         ("results", str(out / RESULTS_FILE)),
     ]
     return rows
+
+
+def _seconds(report: RunReport, estimate: Estimate) -> str:
+    """Real ``duration`` of the finished videos against the estimate."""
+    durations = [r.duration for r in report.results if r.duration is not None]
+    actual = f"{sum(durations):,.0f} s actual ({len(durations)} videos)"
+    return f"{actual}; ~{estimate.seconds:,.0f} s estimated for {len(estimate.jobs)}"
 
 
 def describe_requests(requests: Mapping[str, int]) -> str:

@@ -37,6 +37,7 @@ from heygen_async import (
     Batch,
     Client,
     Completed,
+    Estimate,
     Failed,
     HeyGenError,
     JobHandle,
@@ -45,8 +46,9 @@ from heygen_async import (
     SQLiteStore,
     TimedOut,
     Video,
+    VideoRequest,
 )
-from heygen_async._batch.stores import set_aside
+from heygen_async._batch import set_aside
 
 from .common import sdk_logging
 from .inputs import Job
@@ -89,6 +91,9 @@ class RunConfig:
     fresh: bool = False
     retry_failed: bool = False
     description: str = "Rendering"
+    # Given the requests this run would pay for and the number of jobs, shows
+    # the estimate and returns it, or raises to stop before anything is sent.
+    check_spend: Callable[[Sequence[VideoRequest], int], Estimate] | None = None
 
 
 class CommandMismatch(Exception):  # noqa: N818 (a CLI outcome, never raised to users)
@@ -197,6 +202,7 @@ class _Run:
         self.earlier: set[JobHandle] = set()
         self.notes: list[str] = []
         self.interrupted = False
+        self.estimate: Estimate | None = None
         self.stop_signal: int = signal.SIGINT
         self._slots = asyncio.Semaphore(_DOWNLOADS_AT_ONCE)
 
@@ -221,13 +227,15 @@ class _Run:
                 self.reporter.close()
             results = tuple(self._result(h) for h in self._handles())
             await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
-        batch = self.batch
         return RunReport(
             results=results,
             interrupted=self.interrupted,
             stop_signal=self.stop_signal,
             elapsed=loop.time() - started,
-            requests=dict(batch.stats().requests) if batch is not None else {},
+            # The client's, not the batch's: the voice check and the balance
+            # made before the batch opened are requests of this run too.
+            requests=self.client.request_counts(),
+            estimate=self.estimate,
         )
 
     def _handles(self) -> tuple[JobHandle, ...]:
@@ -249,6 +257,12 @@ class _Run:
         async with self.client.batch(**options) as batch:
             self.batch = batch
             self._submit_all(batch)
+            if self.config.check_spend is not None:  # still nothing sent
+                jobs = batch.jobs
+                unsent = [
+                    h.request for h in jobs if h.video_id is None and not h.done()
+                ]
+                self.estimate = self.config.check_spend(unsent, len(batch.jobs))
             for handle in batch.jobs:
                 self.by_tag.setdefault(repr(handle.tag), []).append(handle)
             self._name_the_rest(batch.jobs)
@@ -387,6 +401,7 @@ class _Run:
                 video_url=outcome.video.video_url,
                 file=str(file) if file is not None else None,
                 error=self.download_errors.get(handle),
+                duration=outcome.video.duration,
             )
         if isinstance(outcome, Failed):
             return Result(
@@ -430,7 +445,12 @@ class _Run:
 
 
 def _data_line(result: Result, *, as_json: bool) -> str:
-    """``status  video_id  input  file-or-error`` (tab-separated), or JSON."""
+    """
+    ``status  video_id  input  detail`` (tab-separated), or JSON.
+
+    *detail* is the downloaded file, else the error, else (``--no-download``)
+    the video's URL.
+    """
     if as_json:
         return json.dumps(result.to_json())
     detail = result.file or result.error or result.video_url or ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 from aiohttp import web
@@ -94,7 +94,13 @@ class Fault:
     Note that aiohttp's client silently retries a GET once when the server
     drops the connection; to make a dropped GET visible, drop two in a row
     (``nth=(1, 2)``).
+
+    :attr:`SPEC` is the text form :meth:`parse` reads and :attr:`KINDS`
+    every *kind*, for help texts (the ``fake-server --fault`` option's).
     """
+
+    SPEC: ClassVar[str] = FAULT_SPEC
+    KINDS: ClassVar[tuple[str, ...]] = FAULT_KINDS
 
     kind: FaultKind = attrs.field(validator=attrs.validators.in_(FAULT_KINDS))
     route: str | None = attrs.field(default=None, validator=_check_route)

@@ -72,6 +72,7 @@ def test_demo_in_process(
     assert "per-job polling" in err
     assert "The estimate assumes one coroutine per video" in err
     assert "saved" in err
+    assert "small placeholders the fake server makes" in err
 
 
 def test_demo_failures_and_no_download(
@@ -87,7 +88,9 @@ def test_demo_failures_and_no_download(
     )
     assert code == 1
     assert not list(tmp_path.rglob("*.mp4"))
-    assert "FAILED" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "FAILED" in err
+    assert "placeholders" not in err  # nothing downloaded, nothing to explain
 
 
 def test_installed_command_runs_the_demo(tmp_path: Path) -> None:

@@ -184,10 +184,13 @@ def test_second_run_reuses_everything(
     before = served.stats.total_requests
     capsys.readouterr()
     assert render(served, *argv) == 0
-    # Only the voice check is new; no create, poll, upload or media request.
-    assert before + 1 == served.stats.total_requests
+    # Only the voice check and the balance are new; no create, poll, upload
+    # or media request. The summary counts both (it used to say 0).
+    assert before + 2 == served.stats.total_requests
     assert len(results()) == 2
-    assert "(earlier run)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "(earlier run)" in err
+    assert "HTTP requests  2 (1 GET /v3/users/me, 1 GET /v3/voices/{voice_id})" in err
 
 
 def test_expired_urls_are_fetched_again() -> None:
@@ -382,9 +385,10 @@ def test_ctrl_c_stops_keeps_journal_and_resumes(
         assert "Interrupted: stopped sending jobs, 5 unfinished" in err
         assert (
             "heygen-async render p --script Hi --voice-id "
-            f"{VOICE_ID} --max-in-flight 2 --poll-interval 0.01 "
-            '--api-key "$HEYGEN_API_KEY"'
+            f"{VOICE_ID} --max-in-flight 2 --poll-interval 0.01"
         ) in err
+        assert "export HEYGEN_API_KEY=..." in err
+        assert "--api-key" not in err.split("Resume with:")[1].splitlines()[2]
         assert "secret-key" not in err
         rows = results()
         assert {"pending"} == {r["status"] for r in rows}
@@ -398,10 +402,17 @@ def test_ctrl_c_stops_keeps_journal_and_resumes(
 def test_resume_command_quotes_and_hides_the_key() -> None:
     """The resume hint is shell-quoted and never repeats an API key."""
     argv = ["render", "my photos", "--api-key=abc", "--script", "it's"]
-    assert resume_command(argv) == (
-        "heygen-async render 'my photos' --api-key=\"$HEYGEN_API_KEY\" "
-        "--script 'it'\"'\"'s'"
+    said = resume_command(argv)
+    assert said.startswith("export HEYGEN_API_KEY=...")
+    assert "abc" not in said
+    assert said.splitlines()[1] == (
+        "  heygen-async render 'my photos' --script 'it'\"'\"'s'"
     )
+    assert resume_command(["render", "p", "--api-key", "abc"]) == (
+        "export HEYGEN_API_KEY=...   # the key was given with --api-key: export it "
+        "instead (flags show up in process lists)\n  heygen-async render p"
+    )
+    assert resume_command(["render", "p"]) == "heygen-async render p"
 
 
 def test_fewer_inputs_still_report_every_journaled_job(served: ThreadedFake) -> None:
@@ -600,3 +611,25 @@ def test_retry_failed_with_new_settings_keeps_what_completed(
         "heygen-out/bruno.mp4",
         "heygen-out/chen.mp4",
     ]
+
+
+@pytest.mark.parametrize("bad", ["{not json", '{"image_url": 5}'])
+def test_a_corrupt_journaled_request_is_a_clear_error(
+    served: ThreadedFake, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    """A hand-edited journal row: a message naming the journal, exit 1, no traceback."""
+    import sqlite3
+
+    copy_photos(Path("p"), 1)
+    argv = ["p", "--script", "Hi", "--voice-id", VOICE_ID]
+    assert render(served, *argv) == 0
+    with sqlite3.connect(Path("heygen-out", ".heygen", "journal.sqlite")) as db:
+        db.execute("UPDATE jobs SET request = ?", (bad,))
+    db.close()
+    capsys.readouterr()
+    assert render(served, *argv) == 1
+    err = capsys.readouterr().err
+    assert "the journal heygen-out/.heygen/journal.sqlite is unusable" in err
+    assert "--fresh" in err
+    assert "Traceback" not in err
+    assert served.stats.jobs_created == 1

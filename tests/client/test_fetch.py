@@ -99,4 +99,6 @@ def test_batch_options_name_what_batch_accepts() -> None:
         "max_uploads",
         "outcome_buffer",
         "store",
+        "max_credits",
+        "pricing",
     }

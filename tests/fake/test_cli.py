@@ -185,7 +185,7 @@ def test_fake_server_defaults_are_fake_heygens() -> None:
         for name in inspect.signature(FakeHeyGen).parameters
         if name in vars(args) and name not in own | {"faults"}
     ]
-    assert len(mirrored) == 12
+    assert len(mirrored) == 14  # webhook_scheme and webhook_delay too
     for name in mirrored:
         assert getattr(server, name) == getattr(FakeHeyGen(), name), name
     assert (server.port, server.render_seconds) == (8080, (5.0, 15.0))

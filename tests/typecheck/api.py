@@ -141,6 +141,34 @@ def batch_options(client: hg.Client) -> hg.Batch:
     return client.batch(**options)
 
 
+async def cost(client: hg.Client, requests: list[hg.VideoRequest]) -> float:
+    """Estimate, compare with the balance, cap a batch."""
+    pricing = hg.Pricing(words_per_minute=160, credits_per_second=0.2)
+    found: hg.Estimate = client.estimate(
+        requests, pricing=pricing, audio={"asset_1": 12.0, "asset_2": Path("a.wav")}
+    )
+    job: hg.JobEstimate = found.jobs[0]
+    balance: hg.Balance | None = hg.balance_of(await client.get_me())
+    seconds: float | None = hg.audio_seconds(Path("a.wav"))
+    async with client.batch(max_credits=found.credits, pricing=pricing) as batch:
+        for request in requests:
+            batch.submit(request)
+        async for outcome in batch.as_completed():
+            if isinstance(outcome, hg.Failed) and isinstance(
+                outcome.error, hg.CreditLimitError
+            ):
+                return outcome.error.spent
+    _ = (job.basis, balance, seconds)
+    return found.cost("usd")
+
+
+def preflight(photo: Path) -> str:
+    """Check a file before a batch uploads it; the fault spec for help texts."""
+    kinds: tuple[str, ...] = Fault.KINDS
+    _ = (Fault.SPEC, kinds)
+    return hg.check_upload(photo, images_only=True)
+
+
 async def observed(api_key: str) -> list[str]:
     """Event hooks (sync and async) and OpenTelemetry on one client."""
     seen: list[str] = []
