@@ -42,8 +42,8 @@ __all__ = [
 ]
 
 
-#: Audio lengths by ``audio_url`` / ``audio_asset_id``: seconds, or a local file.
 AudioLengths = Mapping[str, float | str | os.PathLike[str]]
+"""An audio URL or asset id mapped to its length: seconds, or a WAV/MP3 file."""
 
 
 def _positive(

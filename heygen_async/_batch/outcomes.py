@@ -84,6 +84,7 @@ class TimedOut:
 
 
 Outcome: TypeAlias = Completed | Failed | TimedOut
+"""What ``as_completed()`` yields and a ``JobHandle`` resolves to: match on it."""
 
 
 def of_watch(

@@ -10,6 +10,10 @@ expiring media URLs, signed webhook deliveries and scripted :class:`Fault` s::
         ...
         assert fake.stats.duplicate_jobs == 0
 
+In pytest, the ``heygen_fake`` and ``heygen_client`` fixtures (this
+package's plugin, loaded when it is installed) hand a test a running fake
+and a client bound to it, under pytest-asyncio or anyio.
+
 With ``check_responses=True`` (or ``HEYGEN_FAKE_CHECK_RESPONSES=1``) every
 answer is validated against HeyGen's official schemas first, and one that
 breaks them becomes a 500 ``fake_contract_violation``.
