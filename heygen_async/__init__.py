@@ -94,6 +94,7 @@ from .exceptions import (
 
 if _TYPE_CHECKING:  # pragma: no cover
     from . import testing
+    from ._coord.store import RedisStore, campaign_records, claim_shards
 
 __all__ = [
     "APIError",
@@ -142,6 +143,7 @@ __all__ = [
     "PollPolicy",
     "Pricing",
     "RateLimitError",
+    "RedisStore",
     "RequestInfo",
     "RequestTimeoutError",
     "ResponseInfo",
@@ -172,11 +174,21 @@ __all__ = [
     "WebhookSecret",
     "audio_seconds",
     "balance_of",
+    "campaign_records",
     "check_upload",
+    "claim_shards",
     "exceptions",
     "testing",
     "webhooks",
 ]
+
+
+# Names from the ``redis`` extra, imported on first use only.
+_REDIS_NAMES = {
+    "RedisStore": "._coord.store",
+    "campaign_records": "._coord.store",
+    "claim_shards": "._coord.store",
+}
 
 
 def __getattr__(name: str) -> _Any:
@@ -186,9 +198,11 @@ def __getattr__(name: str) -> _Any:
         return _importlib.import_module("importlib.metadata").version("heygen-async")
     if name == "testing":
         return _importlib.import_module(".testing", __name__)
+    if name in _REDIS_NAMES:  # the redis extra; its module names the install
+        return getattr(_importlib.import_module(_REDIS_NAMES[name], __name__), name)
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), "__version__", "testing"})
+    return sorted({*globals(), "__version__", "testing", *_REDIS_NAMES})

@@ -13,6 +13,8 @@ Commands:
 - ``voices``, ``status``, ``account`` and ``download``: look up voices,
   video statuses (``--url`` for fresh links) and the balance; save finished
   videos by id (``query``).
+- ``render --redis URL --campaign NAME --shards K`` on every machine, and
+  ``results`` for the whole campaign's ``results.jsonl`` (``campaign``).
 - ``fake-server``: run :class:`~heygen_async.testing.FakeHeyGen` in the
   foreground; its first line on stdout is the URL, so scripts and tests can
   start it with ``--port 0``, and the next ones the ``export`` lines to paste

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 
 from heygen_async import VideoRequest
 
-from . import cost, query, render
+from . import campaign, cost, query, render
 from .common import (
     add_api_options,
     add_verbose,
@@ -158,6 +158,7 @@ def _add_render(commands: _Commands) -> None:
     _add_video_options(parser)
     _add_run_options(parser)
     _add_journal_options(parser)
+    campaign.add_options(parser)
     cost.add_cost_options(parser)
     add_api_options(parser)
     parser.set_defaults(command=_render)
@@ -336,5 +337,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_status(commands)
     _add_account(commands)
     _add_download(commands)
+    campaign.add_results_command(commands)
     _add_fake_server(commands)
     return parser

@@ -30,6 +30,7 @@ from heygen_async import (
     NotFoundError,
 )
 
+from . import campaign
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -179,6 +180,9 @@ def render(
     args: argparse.Namespace, environ: Mapping[str, str], argv: Sequence[str]
 ) -> int:
     """Run ``heygen-async render``; see the module docstring."""
+    if (problem := campaign.check_args(args)) is not None:
+        error("render", problem)
+        return EXIT_USAGE
     if args.dry_run:
         return dry_run(args, environ)
     try:
@@ -209,6 +213,10 @@ def render(
         fresh=args.fresh,
         retry_failed=args.retry_failed,
     )
+    if args.redis is not None:  # several machines, one campaign
+        return campaign.render(
+            client, jobs, config, args, environ, check_voices=check_voices
+        )
     reporter = make_reporter(environ=environ, plain=args.json)
     spend = functools.partial(
         SpendCheck,

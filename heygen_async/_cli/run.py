@@ -41,6 +41,7 @@ from heygen_async import (
     Failed,
     HeyGenError,
     JobHandle,
+    JobStore,
     Outcome,
     PollPolicy,
     SQLiteStore,
@@ -91,6 +92,9 @@ class RunConfig:
     fresh: bool = False
     retry_failed: bool = False
     description: str = "Rendering"
+    # A campaign shard's journal instead of OUT/.heygen, and its results file.
+    store: JobStore | None = None
+    results_file: str = RESULTS_FILE
     # Given the requests this run would pay for and the number of jobs, shows
     # the estimate and returns it, or raises to stop before anything is sent.
     check_spend: Callable[[Sequence[VideoRequest], int], Estimate] | None = None
@@ -212,7 +216,8 @@ class _Run:
         out = self.config.out
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
         if self.config.journal and not self.config.fresh:
-            self.previous = await asyncio.to_thread(previous_files, out / RESULTS_FILE)
+            results_file = out / self.config.results_file
+            self.previous = await asyncio.to_thread(previous_files, results_file)
         work = loop.create_task(self._work())
         note = _KEPT if self.config.journal else ""
         with _stop_signals(work, cleanup=self.reporter.close, note=note) as interrupt:
@@ -226,7 +231,9 @@ class _Run:
             finally:
                 self.reporter.close()
             results = tuple(self._result(h) for h in self._handles())
-            await asyncio.to_thread(write_results, out / RESULTS_FILE, results)
+            await asyncio.to_thread(
+                write_results, out / self.config.results_file, results
+            )
         return RunReport(
             results=results,
             interrupted=self.interrupted,
@@ -247,7 +254,9 @@ class _Run:
             "deadline": self.config.deadline,
             "poll": self.config.poll,
         }
-        if self.config.journal:
+        if self.config.store is not None:
+            options["store"] = self.config.store
+        elif self.config.journal:
             journal = self.config.out / JOURNAL_PATH
             if self.config.fresh:
                 aside = await asyncio.to_thread(set_aside, journal)
@@ -331,7 +340,7 @@ class _Run:
             self.reporter.line(
                 f"Resuming: {done} jobs finished earlier, {rendering} still "
                 f"rendering, {len(handles) - done - rendering} to send "
-                f"(journal: {self.config.out / JOURNAL_PATH})"
+                f"(journal: {self.config.store or self.config.out / JOURNAL_PATH})"
             )
 
     def _settle(self, handle: JobHandle, downloads: asyncio.TaskGroup) -> None:

@@ -52,7 +52,7 @@ def _server() -> Iterator[str]:
 
 
 def run_child(
-    url: str, journal: Path, results: Path, *crash: str, jobs: int = JOBS
+    url: str, journal: Path | str, results: Path, *crash: str, jobs: int = JOBS
 ) -> int:
     """Run one child to its end (or its self-inflicted death)."""
     env = {**os.environ, "VOICE_ID": VOICES[0].voice_id}
@@ -61,7 +61,9 @@ def run_child(
     return done.returncode
 
 
-def kill_child_after(url: str, journal: Path, results: Path, seconds: float) -> None:
+def kill_child_after(
+    url: str, journal: Path | str, results: Path, seconds: float
+) -> None:
     """Start a child and SIGKILL it after *seconds*, wherever it is."""
     env = {**os.environ, "VOICE_ID": VOICES[0].voice_id}
     args = [sys.executable, str(CHILD), url, str(journal), str(results), str(JOBS)]
@@ -72,9 +74,14 @@ def kill_child_after(url: str, journal: Path, results: Path, seconds: float) -> 
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_moment_pays_each_job_once(server: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_sigkill_at_any_moment_pays_each_job_once(
+    server: str, tmp_path: Path, request: pytest.FixtureRequest, kind: str
+) -> None:
     """23 SIGKILLs later, every job was paid once and reported once."""
-    journal = tmp_path / "journal.sqlite"
+    journal: Path | str = tmp_path / "journal.sqlite"
+    if kind == "redis":  # each resume a fresh process, after the lease expired
+        journal = request.getfixturevalue("redis_server").url
     results = tmp_path / "results.tsv"
     deaths = 0
     for point, nth in SCRIPTED:

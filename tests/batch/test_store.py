@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,33 @@ from heygen_async._batch import journal as _journal
 from heygen_async._batch.stores import set_aside
 from heygen_async.testing import FakeHeyGen, Fault, JobPlan
 from tests.helpers import png, req, strict_client
+
+
+# Every contract test below runs on each journal: a factory makes a store on
+# the same journal each time it is called (a MemoryStore journal is the object).
+Journal = Callable[[], hg.JobStore]
+
+
+def _factory(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> Journal:
+    if kind == "memory":
+        store = hg.MemoryStore()
+        return lambda: store
+    if kind == "sqlite":
+        return lambda: hg.SQLiteStore(tmp_path / "journal.sqlite")
+    url = request.getfixturevalue("redis_server").url
+    return lambda: hg.RedisStore(url, "journal", lease=5.0)
+
+
+@pytest.fixture(name="journal", params=["memory", "sqlite", "redis"])
+def _any_journal(request: pytest.FixtureRequest, tmp_path: Path) -> Journal:
+    """A journal of each kind."""
+    return _factory(request, request.param, tmp_path)
+
+
+@pytest.fixture(name="durable_journal", params=["sqlite", "redis"])
+def _durable_journal(request: pytest.FixtureRequest, tmp_path: Path) -> Journal:
+    """A journal of each kind that outlives the process."""
+    return _factory(request, request.param, tmp_path)
 
 
 async def interrupted_run(
@@ -47,14 +75,9 @@ async def finish_run(
     return outcomes, jobs
 
 
-@pytest.mark.parametrize("durable", [False, True])
-async def test_reopened_batch_reattaches(
-    tmp_path: Path, voice_id: str, *, durable: bool
-) -> None:
+async def test_reopened_batch_reattaches(journal: Journal, voice_id: str) -> None:
     """Finished jobs are not re-reported, running ones polled, none paid twice."""
-    store: hg.JobStore = (
-        hg.SQLiteStore(tmp_path / "journal.sqlite") if durable else hg.MemoryStore()
-    )
+    store = journal()
     requests = [req(voice_id, i) for i in range(9)]
     async with FakeHeyGen(render_seconds=(0.02, 0.1), concurrency_limit=None) as fake:
         async with strict_client(fake) as client:
@@ -73,10 +96,10 @@ async def test_reopened_batch_reattaches(
 
 
 async def test_resumed_completed_jobs_cost_no_request(
-    tmp_path: Path, voice_id: str
+    journal: Journal, voice_id: str
 ) -> None:
     """A journal of finished jobs is reported again without any HTTP request."""
-    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    store = journal()
     requests = [req(voice_id, i) for i in range(4)]
     async with FakeHeyGen(render_seconds=0.02, concurrency_limit=None) as fake:
         async with strict_client(fake) as client:
@@ -126,27 +149,28 @@ async def test_uploads_are_not_repeated_on_resume(
     assert fake.stats.jobs_created == 1
 
 
-async def test_unsent_job_is_resent_with_its_key(tmp_path: Path, voice_id: str) -> None:
+async def test_unsent_job_is_resent_with_its_key(
+    journal: Journal, voice_id: str
+) -> None:
     """A job journaled but never created is sent again with the same key."""
-    path = tmp_path / "journal.sqlite"
     async with FakeHeyGen(render_seconds=0.02, concurrency_limit=None) as fake:
         async with strict_client(fake) as client:
-            first = client.batch(store=hg.SQLiteStore(path), deadline=0.001)
+            first = client.batch(store=journal(), deadline=0.001)
             async with first:
                 await asyncio.sleep(0.01)  # the deadline passes before any submit
                 late = first.submit(req(voice_id, 1), tag="late")
             assert isinstance(await late, hg.TimedOut)
             assert fake.stats.jobs_created == 0
-            async with client.batch(store=hg.SQLiteStore(path)) as second:
+            async with client.batch(store=journal()) as second:
                 outcomes = [o async for o in second.as_completed()]
     assert [type(o) for o in outcomes] == [hg.Completed]
     assert outcomes[0].tag == "late"
     assert late.key == second.jobs[0].key
 
 
-async def test_refusals_are_journaled(tmp_path: Path) -> None:
+async def test_refusals_are_journaled(journal: Journal) -> None:
     """A refused request is reported from the journal with its API error."""
-    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    store = journal()
     bad = hg.VideoRequest(image_url="https://e.com/a.jpg", script="hi", voice_id="nope")
     async with FakeHeyGen() as fake:
         async with strict_client(fake) as client:
@@ -173,11 +197,13 @@ async def test_identical_submits_are_distinct_jobs(voice_id: str) -> None:
     assert fake.stats.jobs_created == 2
 
 
-async def test_durable_store_needs_json_tags(tmp_path: Path, voice_id: str) -> None:
+async def test_durable_store_needs_json_tags(
+    durable_journal: Journal, voice_id: str
+) -> None:
     """A tag JSON cannot hold is refused before anything is sent."""
     async with FakeHeyGen() as fake:
         async with strict_client(fake) as client:
-            async with client.batch(store=hg.SQLiteStore(tmp_path / "j.db")) as batch:
+            async with client.batch(store=durable_journal()) as batch:
                 with pytest.raises(ValueError, match="tag"):
                     batch.submit(req(voice_id), tag=object())
     assert fake.stats.total_requests == 0
@@ -222,10 +248,10 @@ async def test_unjournaled_job_is_never_sent(voice_id: str) -> None:
 
 
 async def test_failed_renders_and_refusals_survive_a_reopen(
-    tmp_path: Path, voice_id: str
+    journal: Journal, tmp_path: Path, voice_id: str
 ) -> None:
     """Failed renders, rate limits and local errors are rebuilt from the journal."""
-    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    store = journal()
     plan = JobPlan(render_seconds=0.02, fail=True, failure_code="rendering_failed")
     missing = hg.VideoRequest(
         image_path=tmp_path / "nope.png", script="hi", voice_id=voice_id
@@ -267,18 +293,16 @@ CREATE = "POST /v3/videos"
 
 
 async def test_unanswered_create_survives_a_crash_and_resumes(
-    tmp_path: Path, voice_id: str
+    journal: Journal, voice_id: str
 ) -> None:
     """Crashing while a create's outcome is unknown leaves it pending, same key."""
-    path = tmp_path / "journal.sqlite"
     unreadable = Fault(kind="malformed", route=CREATE, nth=range(1, 7), phase="after")
     later = hg.PollPolicy(interval_initial=30, interval_max=30, deadline=None)
     async with FakeHeyGen(render_seconds=0.02, faults=[unreadable]) as fake:
         async with strict_client(fake) as client:
 
             async def crash() -> None:
-                journal = hg.SQLiteStore(path)
-                async with client.batch(store=journal, poll=later) as b:
+                async with client.batch(store=journal(), poll=later) as b:
                     handle = b.submit(req(voice_id), tag="x")
                     # Answered (unreadably) and waiting to be asked again.
                     while not (
@@ -291,12 +315,12 @@ async def test_unanswered_create_survives_a_crash_and_resumes(
 
             with pytest.raises(KeyboardInterrupt):
                 await crash()
-            store = hg.SQLiteStore(path)
+            store = journal()
             await store.open()
             records = await store.load()
             await store.close()
             assert [(r.outcome, r.video_id) for r in records] == [(None, None)]
-            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+            async with client.batch(store=journal()) as batch:
                 handle = batch.submit(req(voice_id), tag="x")
                 outcomes = [o async for o in batch.as_completed()]
     assert handle.key == records[0].key
@@ -306,10 +330,10 @@ async def test_unanswered_create_survives_a_crash_and_resumes(
 
 
 async def test_old_journals_retry_unanswered_creates(
-    tmp_path: Path, voice_id: str
+    journal: Journal, voice_id: str
 ) -> None:
     """A create an older version journaled as failed for a bad 200 is resumed."""
-    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    store = journal()
     async with FakeHeyGen(render_seconds=0.02) as fake:
         async with strict_client(fake) as client:
             async with client.batch(store=store) as batch:
@@ -332,24 +356,25 @@ async def test_old_journals_retry_unanswered_creates(
 
 
 async def test_second_batch_on_a_journal_is_refused_at_once(
-    tmp_path: Path, voice_id: str
+    durable_journal: Journal, voice_id: str
 ) -> None:
     """Two batches on one journal: the second fails fast, naming it."""
-    path = tmp_path / "journal.sqlite"
+    journal = durable_journal
+    name = getattr(journal(), "path", None) or getattr(journal(), "journal", None)
     async with FakeHeyGen(render_seconds=0.02) as fake, strict_client(fake) as client:
-        async with client.batch(store=hg.SQLiteStore(path)) as first:
+        async with client.batch(store=journal()) as first:
             first.submit(req(voice_id), tag="x")
-            for store in (hg.SQLiteStore(path), first._store):
+            for store in (journal(), first._store):
                 second = client.batch(store=store)
                 loop = asyncio.get_running_loop()
                 started = loop.time()
                 with pytest.raises(hg.JournalBusyError, match="in use") as caught:
                     await second.__aenter__()
                 assert loop.time() - started < 1
-                assert caught.value.path == str(path)
-                assert str(path) in str(caught.value)
+                assert caught.value.path == str(name)
+                assert str(name) in str(caught.value)
         # Released on close: the next batch opens it and sends nothing.
-        async with client.batch(store=hg.SQLiteStore(path)) as third:
+        async with client.batch(store=journal()) as third:
             assert len(third.jobs) == 1
     assert fake.stats.jobs_created == 1
 
@@ -408,10 +433,10 @@ async def test_journal_lock_holds_across_processes(tmp_path: Path, ending: str) 
 
 
 async def test_queued_is_never_negative_after_a_resume(
-    tmp_path: Path, voice_id: str
+    journal: Journal, voice_id: str
 ) -> None:
     """Resumed finished, running and refused jobs keep every count >= 0."""
-    store = hg.SQLiteStore(tmp_path / "journal.sqlite")
+    store = journal()
     requests = [req(voice_id, i) for i in range(6)]
     seen: list[hg.BatchStats] = []
     async with FakeHeyGen(render_seconds=(0.02, 0.3), concurrency_limit=None) as fake:
@@ -436,18 +461,17 @@ async def test_queued_is_never_negative_after_a_resume(
 
 
 async def test_retry_failed_resends_under_new_keys(
-    tmp_path: Path, voice_id: str
+    journal: Journal, voice_id: str
 ) -> None:
     """Failed jobs are retired and re-sent under new keys, once, on purpose."""
-    path = tmp_path / "journal.sqlite"
     refused = Fault(kind="error", status=400, route=CREATE, nth=(1,))
     async with FakeHeyGen(render_seconds=0.02, faults=[refused]) as fake:
         async with strict_client(fake) as client:
-            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+            async with client.batch(store=journal()) as batch:
                 bad = batch.submit(req(voice_id, 1), tag=1)
                 good = batch.submit(req(voice_id, 2), tag=2)
             assert isinstance(bad.outcome, hg.Failed)
-            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+            async with client.batch(store=journal()) as batch:
                 assert batch.retry_failed() == 1
                 again = batch.submit(req(voice_id, 1), tag=1)
                 batch.submit(req(voice_id, 2), tag=2)
@@ -455,7 +479,7 @@ async def test_retry_failed_resends_under_new_keys(
                 with pytest.raises(RuntimeError, match="before submit"):
                     batch.retry_failed()
             # A plain rerun finds the re-sent job: nothing is sent again.
-            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+            async with client.batch(store=journal()) as batch:
                 rerun = batch.submit(req(voice_id, 1), tag=1)
                 assert len(batch.jobs) == 2
     assert again.key not in (bad.key, good.key)
@@ -467,16 +491,15 @@ async def test_retry_failed_resends_under_new_keys(
 
 
 async def test_resume_during_a_create_waits_out_request_in_progress(
-    tmp_path: Path, voice_id: str
+    journal: Journal, voice_id: str
 ) -> None:
     """A crash while HeyGen still works on a create: the resume gets 409s, then it."""
-    path = tmp_path / "journal.sqlite"
     busy = Fault(kind="slow", route=CREATE, nth=(1,), phase="after", delay=0.15)
     async with FakeHeyGen(render_seconds=0.02, faults=[busy]) as fake:
         async with strict_client(fake) as client:
 
             async def crash() -> None:
-                async with client.batch(store=hg.SQLiteStore(path)) as batch:
+                async with client.batch(store=journal()) as batch:
                     batch.submit(req(voice_id), tag="x")
                     while not fake.stats.requests.get(CREATE):
                         await asyncio.sleep(0.005)
@@ -484,7 +507,7 @@ async def test_resume_during_a_create_waits_out_request_in_progress(
 
             with pytest.raises(KeyboardInterrupt):
                 await crash()
-            async with client.batch(store=hg.SQLiteStore(path)) as batch:
+            async with client.batch(store=journal()) as batch:
                 outcomes = [o async for o in batch.as_completed()]
     assert [type(o) for o in outcomes] == [hg.Completed]
     assert fake.stats.responses[CREATE][409] >= 1

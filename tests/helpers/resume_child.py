@@ -3,6 +3,9 @@ One run of a journaled batch, for the kill-and-resume test.
 
 Usage:
 ``python tests/helpers/resume_child.py BASE_URL JOURNAL RESULTS JOBS [CRASH NTH]``.
+JOURNAL is a SQLite file, or a ``redis://`` URL for a :class:`RedisStore`
+named ``resume`` (opened with ``wait=True`` and a short lease, so a resume
+waits out the lease of the process killed before it).
 CRASH names a point where the process kills itself with SIGKILL the NTH time
 it gets there: ``after_add`` (a job journaled), ``before_post`` (journal
 written, create POST not sent), ``during_post`` (a tenth of a second after the
@@ -23,7 +26,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-import heygen_async as hg
+
+# Run as a script, this folder is sys.path[0]; its redis.py would shadow redis.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+
+import heygen_async as hg  # noqa: E402
 
 
 class Crash:
@@ -41,23 +48,41 @@ class Crash:
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
-class CrashingStore(hg.SQLiteStore):
-    """A journal that may die around its writes."""
+class Crashing:
+    """A journal that may die around its writes (mixed into a store)."""
 
-    def __init__(self, path: Path, crash: Crash) -> None:
-        super().__init__(path)
-        self.crash = crash
+    crash: Crash
 
     async def add(self, record: hg.JobRecord) -> None:
-        await super().add(record)
+        await super().add(record)  # type: ignore[misc]
         self.crash.at("after_add")
 
     async def update(self, key: str, **changes: Any) -> None:
         if "video_id" in changes:
             self.crash.at("before_video_id")
-        await super().update(key, **changes)
+        await super().update(key, **changes)  # type: ignore[misc]
         if "outcome" in changes:
             self.crash.at("after_outcome")
+
+
+class CrashingSQLiteStore(Crashing, hg.SQLiteStore):
+    """A SQLite journal that may die around its writes."""
+
+
+class CrashingRedisStore(Crashing, hg.RedisStore):
+    """A Redis journal that may die around its writes."""
+
+
+def crashing_store(journal: str, crash: Crash) -> hg.JobStore:
+    """The journal JOURNAL names, dying at *crash*."""
+    store: Crashing
+    if journal.startswith("redis://"):
+        store = CrashingRedisStore(journal, "resume", lease=0.3, wait=True)
+    else:
+        store = CrashingSQLiteStore(Path(journal))
+    store.crash = crash
+    assert isinstance(store, hg.JobStore)
+    return store
 
 
 class CrashingClient(hg.Client):
@@ -77,7 +102,7 @@ async def main(argv: list[str], seen: set[str], file: TextIO) -> None:
     crash = argv[4] if len(argv) > 4 else None
     nth = int(argv[5]) if len(argv) > 5 else 0
     crashes = Crash(crash, nth)
-    store = CrashingStore(Path(journal), crashes)
+    store = crashing_store(journal, crashes)
     client = CrashingClient(
         api_key="fake-api-key",
         base_url=base_url,

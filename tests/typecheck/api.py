@@ -141,6 +141,27 @@ def batch_options(client: hg.Client) -> hg.Batch:
     return client.batch(**options)
 
 
+async def campaign(client: hg.Client, rows: list[str], voice_id: str) -> int:
+    """One shard at a time of a campaign shared by every machine (redis extra)."""
+    done = 0
+    shards = hg.claim_shards("redis://r:6379/0", "spring", 64, fingerprint="v1")
+    async for shard, store in shards:
+        journal: hg.JobStore = store
+        async with client.batch(store=journal) as batch:
+            for url in rows:
+                batch.submit(
+                    hg.VideoRequest(image_url=url, script="Hi", voice_id=voice_id),
+                    tag=f"{shard}:{url}",
+                )
+        done += shard >= 0
+    pinned = hg.RedisStore("redis://r", "j", run_id="spring/1", lease=10.0, wait=True)
+    _ = pinned.journal
+    by_shard: dict[int, list[hg.JobRecord]] = await hg.campaign_records(
+        "redis://r:6379/0", "spring"
+    )
+    return done + len(by_shard)
+
+
 async def cost(client: hg.Client, requests: list[hg.VideoRequest]) -> float:
     """Estimate, compare with the balance, cap a batch."""
     pricing = hg.Pricing(words_per_minute=160, credits_per_second=0.2)
