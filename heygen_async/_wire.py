@@ -137,8 +137,10 @@ def decode_success(response: Response, name: str, limits: Limits) -> Any:
         raise _invalid(response, name, what) from exc
     except ValueError as exc:
         raise _invalid(response, name, "a body that is not JSON") from exc
-    if isinstance(decoded, dict) and decoded.get("error") is not None:
+    if isinstance(decoded, dict) and decoded.get("error"):
         # Some endpoints answer 200 with an error envelope; it is still an error.
+        # An empty one (null, [], {}, "") is no error: refusing the answer to a
+        # paid POST over it would report a job we paid for as failed.
         raise response.error()
     return decoded
 

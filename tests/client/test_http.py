@@ -172,6 +172,23 @@ async def test_malformed_json_is_a_validation_error(
     assert isinstance(info.value.__cause__, ValueError)
 
 
+@pytest.mark.parametrize("empty", [None, [], {}, ""])
+async def test_an_empty_error_member_is_no_error(empty: Any) -> None:
+    """A 2xx whose ``error`` is empty is read: the created job is not lost."""
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return web.json_response(
+            {"data": {"video_id": "v_1", "status": "waiting"}, "error": empty}
+        )
+
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=hg.RetryPolicy(attempts=1)) as c,
+    ):
+        created = await c.create_video(request(), idempotency_key="empty-error")
+    assert created.id == "v_1"
+
+
 async def test_unusual_bodies() -> None:
     """200 with an error envelope is an error; odd error bodies still map by status."""
     answers = iter(
