@@ -172,9 +172,9 @@ async def test_malformed_json_is_a_validation_error(
     assert isinstance(info.value.__cause__, ValueError)
 
 
-@pytest.mark.parametrize("empty", [None, [], {}, ""])
+@pytest.mark.parametrize("empty", [None, [], {}, "", 1, {"unrelated": 0}])
 async def test_an_empty_error_member_is_no_error(empty: Any) -> None:
-    """A 2xx whose ``error`` is empty is read: the created job is not lost."""
+    """A 2xx whose ``error`` is no error envelope is read: the job is not lost."""
 
     async def handler(_: web.Request) -> web.StreamResponse:
         return web.json_response(
