@@ -20,6 +20,7 @@ from typing import Any as _Any
 from . import exceptions, webhooks
 from ._batch.batch import Batch
 from ._batch.handles import BatchStats, JobHandle
+from ._batch.options import BatchOptions
 from ._batch.outcomes import Completed, Failed, Outcome, TimedOut
 from ._batch.stores import JobRecord, JobStore, MemoryStore, SQLiteStore
 from ._client import Client
@@ -115,6 +116,7 @@ __all__ = [
     "BadRequestError",
     "Balance",
     "Batch",
+    "BatchOptions",
     "BatchStats",
     "Caption",
     "Client",

@@ -1,34 +1,42 @@
 """
 The :class:`Client`: one async method per endpoint of the image-to-video flow.
 
-HTTP lives in ``_http``, wire names in ``_converter``, file handling in
-``_uploads``, and configuration, session ownership and lifecycle in
-``_base``. This module is the API surface on top of them.
+Each endpoint is a call on ``ClientBase._fetch`` or ``_pages`` (``_base``),
+which hold the one request sequence (route, envelope, converter, errors).
+HTTP lives in ``_http``, wire names in ``_converter``, files in ``_uploads``,
+the bulk status reader in ``_statuses``, webhook helpers in
+``_webhook_endpoints``. This module is the API surface on top of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-import re
-import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Unpack
 
-import aiohttp
 import attrs
 
 from . import _backoff
-from ._base import ClientBase
+from . import _webhook_endpoints as _hooks
+from ._base import (
+    BatchSubmitter,
+    ClientBase,
+    check_id,
+    check_key,
+    check_one_source,
+    new_key,
+)
 from ._batch.batch import Batch
-from ._batch.stores import JobStore
-from ._config import DEFAULT, MAX_STATUS_IDS, Default, PollPolicy
-from ._converter import WireConverter, error_fields, photo_avatar_body
+from ._batch.options import BatchOptions
+from ._config import DEFAULT, Default, PollPolicy, RetryPolicy
+from ._converter import photo_avatar_body
+from ._coord.protocol import in_slot
 from ._download import download_video as _download_video
 from ._estimate import AudioLengths, Estimate, Pricing, estimate
-from ._http import last_request_id, page_of
 from ._models import (
     Account,
     Asset,
@@ -39,34 +47,27 @@ from ._models import (
     Video,
     VideoRequest,
     Voice,
+    WebhookEndpoint,
+    WebhookEventRecord,
+    WebhookEventType,
+    WebhookSecret,
 )
 from ._pacing import RenderFeatures
 from ._scheduler import Scheduler
-from ._uploads import Payload, load
-from ._webhook_endpoints import WebhookMethods
+from ._statuses import STATUSES, read_statuses
+from ._uploads import load
 from .exceptions import (
     AvatarConsentRequiredError,
     AvatarFailedError,
-    RateLimitError,
-    ResponseValidationError,
-    UndecodableRowsError,
     WaitTimeoutError,
 )
+from .webhooks import WebhookEvent
 
 
 __all__ = ["Client"]
 
-_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_:.-]{1,255}")
-# An id goes into a URL path, a comma-joined query and, for downloads, a file
-# name: none of these may be able to change where it points.
-_UNSAFE_ID = re.compile(r"[\s\x00-\x1f\x7f-\x9f/\\,%]")
-_MAX_ID = 255
-_T = TypeVar("_T")
-_STATUSES = "/v3/videos/statuses"
-_NOT_A_ROW = object()
 
-
-class Client(WebhookMethods, ClientBase):
+class Client(ClientBase):
     """
     An asyncio client for HeyGen's v3 image-to-video API.
 
@@ -124,57 +125,9 @@ class Client(WebhookMethods, ClientBase):
             ValueError: A bad *idempotency_key*, or an *image_path* that is
                 missing or not a PNG/JPEG, before anything is sent.
         """
-        key = _check_key(idempotency_key) if idempotency_key is not None else None
+        key = check_key(idempotency_key) if idempotency_key is not None else None
         resolved = await self._resolve_request(request)
-        return await self._create(
-            resolved, idempotency_key=key or uuid.uuid4().hex, retry_on_rate_limit=True
-        )
-
-    async def _resolve_request(self, request: VideoRequest) -> VideoRequest:
-        """
-        Upload a local *image_path* and return the request with its asset id.
-
-        Deduplicated by content hash; concurrent callers with the same file
-        share one upload. A request without *image_path* is returned as is.
-        """
-        if request.image_path is None:
-            return request
-        payload = await asyncio.to_thread(load, request.image_path, images_only=True)
-        asset_id = await self._uploads.asset_id(payload, self._upload_payload_id)
-        return attrs.evolve(request, image_path=None, image_asset_id=asset_id)
-
-    async def _create(
-        self,
-        request: VideoRequest,
-        *,
-        idempotency_key: str,
-        retry_on_rate_limit: bool,
-    ) -> CreatedVideo:
-        """
-        POST an already-resolved request with a caller-minted key.
-
-        With ``retry_on_rate_limit=False`` a 429 is raised at once (the
-        throttle has already been told), so a batch can requeue the job.
-        """
-        body = self._converter.unstructure(request)
-        route = "/v3/videos"
-        key = _check_key(idempotency_key)
-        self._get_scheduler()  # binds the coordinator in this loop
-        async with self._coordinator.slot(key) as slot:  # account-wide cap
-            try:
-                created: CreatedVideo = await self._call(
-                    "POST",
-                    route,
-                    json=body,
-                    idempotency_key=key,
-                    retry_on_rate_limit=retry_on_rate_limit,
-                    parse=self._parser(route, CreatedVideo),
-                )
-            except RateLimitError as error:
-                await slot.rate_limited(error.retry_after)
-                raise
-            await slot.created(created.id)
-        return created
+        return await self._create(resolved, idempotency_key=key or new_key())
 
     async def get_video(self, video_id: str) -> Video:
         """
@@ -199,43 +152,16 @@ class Client(WebhookMethods, ClientBase):
                 decode; ``.items`` still holds every row that did, and
                 ``.video_ids`` the videos to ask :meth:`get_video` about.
         """
-        ids = [_check_id("video_id", video_id) for video_id in video_ids]
-        rows = _StatusRows(self._converter)
-        for start in range(0, len(ids), MAX_STATUS_IDS):
-            await self._read_statuses(ids[start : start + MAX_STATUS_IDS], rows)
-        return rows.result()
+        ids = [check_id("video_id", video_id) for video_id in video_ids]
+        return await read_statuses(ids, self._status_page, self._converter)
 
-    async def _read_statuses(self, ids: list[str], rows: _StatusRows) -> None:
-        """Read every page about up to 100 *ids* into *rows*."""
-        asked = set(ids)
-        params: dict[str, str | int] = {"video_ids": ",".join(ids)}
-        tokens: set[str] = set()
-        field = "$.next_token"  # endless pages: give up on the rest
-        for _ in range(len(ids) + 1):
-            body: Any = None
-            try:
-                body = await self._call("GET", _STATUSES, params=params)
-                page, token = page_of(body, f"GET {_STATUSES}")
-            except ResponseValidationError:
-                # Not JSON, not an object, or no list of rows: nothing to read.
-                field = "$.data" if isinstance(body, dict) else "$"
-                break
-            rows.add_page(page, asked, last_request_id())
-            if token is None or asked <= rows.answered:
-                return
-            if token in tokens:
-                break  # a loop: the rest will never come
-            tokens.add(token)
-            params = {**params, "token": token}
-        unread = [i for i in ids if i not in rows.answered]
-        rows.problem([field], last_request_id(), unread)
+    async def _status_page(self, params: Mapping[str, str | int]) -> Any:
+        return await self._fetch("GET", STATUSES, params=params)
 
     async def delete_video(self, video_id: str) -> None:
         """Delete a video (``DELETE /v3/videos/{video_id}``)."""
-        await self._call(
-            "DELETE",
-            "/v3/videos/{video_id}",
-            path={"video_id": _check_id("video_id", video_id)},
+        await self._fetch(
+            "DELETE", "/v3/videos/{video_id}", path={"video_id": video_id}
         )
 
     async def iter_videos(
@@ -264,8 +190,8 @@ class Client(WebhookMethods, ClientBase):
             )
             if page_size is None:
                 page_size = limit
-        params = _params(limit=page_size, title=title)
-        async for video in self._pages("/v3/videos", params, Video):
+        params = {"limit": page_size, "title": title}
+        async for video in self._pages("/v3/videos", Video, params):
             yield video
 
     # -- assets -----------------------------------------------------------
@@ -294,30 +220,6 @@ class Client(WebhookMethods, ClientBase):
         self._uploads.remember(payload.sha256, asset.id)
         return asset
 
-    async def _upload(self, payload: Payload) -> Asset:
-        def form() -> aiohttp.FormData:
-            data = aiohttp.FormData()
-            data.add_field(
-                "file",
-                payload.data,
-                filename=payload.filename,
-                content_type=payload.mime_type,
-            )
-            return data
-
-        route = "/v3/assets"
-        asset: Asset = await self._call(
-            "POST",
-            route,
-            form=form,
-            idempotency_key=uuid.uuid4().hex,
-            parse=self._parser(route, Asset),
-        )
-        return asset
-
-    async def _upload_payload_id(self, payload: Payload) -> str:
-        return (await self._upload(payload)).id
-
     async def get_asset(self, asset_id: str) -> Asset:
         """An uploaded asset's details."""
         return await self._get_one("/v3/assets/{asset_id}", Asset, asset_id=asset_id)
@@ -343,10 +245,9 @@ class Client(WebhookMethods, ClientBase):
             gender: ``"male"`` or ``"female"``.
             page_size: Voices per request (1 to 100).
         """
-        params = _params(
-            type=type, engine=engine, language=language, gender=gender, limit=page_size
-        )
-        async for voice in self._pages("/v3/voices", params, Voice):
+        params: dict[str, str | int | None] = {"type": type, "engine": engine}
+        params |= {"language": language, "gender": gender, "limit": page_size}
+        async for voice in self._pages("/v3/voices", Voice, params):
             yield voice
 
     async def get_voice(self, voice_id: str) -> Voice:
@@ -375,36 +276,24 @@ class Client(WebhookMethods, ClientBase):
         (``.group`` or ``.look`` is ``None``) instead of raising and losing
         the ids that did arrive.
         """
-        sources = {
-            "image_url": image_url,
-            "image_asset_id": image_asset_id,
-            "image_path": image_path,
-        }
-        given = [name for name, value in sources.items() if value is not None]
-        if len(given) != 1:
-            detail = ", ".join(given) if given else "none"
-            msg = (
-                "create_photo_avatar: pass exactly one of image_url, "
-                f"image_asset_id, image_path (got {detail})"
-            )
-            raise ValueError(msg)
+        check_one_source(
+            "create_photo_avatar",
+            image_url=image_url,
+            image_asset_id=image_asset_id,
+            image_path=image_path,
+        )
         if image_path is not None:
-            payload = await asyncio.to_thread(load, image_path, images_only=True)
-            image_asset_id = await self._uploads.asset_id(
-                payload, self._upload_payload_id
-            )
+            image_asset_id = await self._image_asset_id(image_path)
         body = photo_avatar_body(
             name=name, image_url=image_url, image_asset_id=image_asset_id
         )
-        route = "/v3/avatars"
-        avatar: PhotoAvatar = await self._call(
+        return await self._fetch(
             "POST",
-            route,
+            "/v3/avatars",
+            cast_to=PhotoAvatar,
             json=body,
-            idempotency_key=uuid.uuid4().hex,
-            parse=self._parser(route, PhotoAvatar),
+            idempotency_key=new_key(),
         )
-        return avatar
 
     async def get_avatar_look(self, look_id: str) -> AvatarLook:
         """One photo-avatar look, trained or still training."""
@@ -447,41 +336,187 @@ class Client(WebhookMethods, ClientBase):
 
     async def get_me(self) -> Account:
         """The account behind the API key; a cheap way to check the key."""
-        route = "/v3/users/me"
-        account: Account = await self._call(
-            "GET", route, parse=self._parser(route, Account)
-        )
-        return account
+        return await self._fetch("GET", "/v3/users/me", cast_to=Account)
 
-    async def request(
+    # -- webhooks -----------------------------------------------------------
+
+    async def create_webhook_endpoint(
         self,
-        method: str,
-        path: str,
+        url: str,
         *,
-        json: Any = None,
-        params: Mapping[str, str | int] | None = None,
-        idempotency_key: str | None = None,
-    ) -> Any:
+        events: Sequence[str] | None = None,
+        entity_id: str | None = None,
+    ) -> WebhookEndpoint:
         """
-        Call any endpoint and return its decoded JSON body, envelope included.
+        Register *url* for signed deliveries (``POST /v3/webhooks/endpoints``).
 
-        For endpoints this SDK does not model. Auth, retries and error
-        mapping apply as for every other call: without *idempotency_key* a
-        failed POST is never retried on 5xx or transport errors.
+        Store the returned ``secret``: HeyGen shows it only here (and on
+        :meth:`rotate_webhook_secret`), and :func:`heygen_async.webhooks.verify`
+        needs it.
+
+        Args:
+            url: An ``https://`` URL HeyGen can reach (``http://`` for a
+                fake or a tunnel).
+            events: Event types to receive (see
+                :meth:`list_webhook_event_types`); ``None`` for all.
+            entity_id: Scope the endpoint to one entity, if HeyGen supports
+                it for the events you want.
+        """
+        body = _hooks.endpoint_body(url=url, events=events, entity_id=entity_id)
+        return await self._fetch(
+            "POST",
+            _hooks.ENDPOINTS,
+            cast_to=WebhookEndpoint,
+            json=body,
+            idempotency_key=new_key(),
+        )
+
+    async def iter_webhook_endpoints(
+        self, *, page_size: int | None = None
+    ) -> AsyncIterator[WebhookEndpoint]:
+        """Every registered endpoint, following pages (secrets are ``None``)."""
+        params = {"limit": page_size}
+        async for endpoint in self._pages(_hooks.ENDPOINTS, WebhookEndpoint, params):
+            yield endpoint
+
+    async def update_webhook_endpoint(
+        self,
+        endpoint_id: str,
+        *,
+        url: str | None = None,
+        events: Sequence[str] | None = None,
+    ) -> WebhookEndpoint:
+        """
+        Change an endpoint's URL and/or events (``PATCH``).
+
+        *events* replaces the whole subscription list; ``None`` leaves it
+        (and *url*) unchanged.
+
+        Raises:
+            ValueError: Neither *url* nor *events* was given.
+        """
+        if url is None and events is None:
+            msg = "update_webhook_endpoint: pass url and/or events"
+            raise ValueError(msg)
+        body = _hooks.endpoint_body(url=url, events=events)
+        path = {"endpoint_id": endpoint_id}
+        return await self._fetch(
+            "PATCH", _hooks.ENDPOINT, cast_to=WebhookEndpoint, path=path, json=body
+        )
+
+    async def delete_webhook_endpoint(self, endpoint_id: str) -> None:
+        """Stop deliveries to an endpoint and forget it (``DELETE``)."""
+        path = {"endpoint_id": endpoint_id}
+        await self._fetch("DELETE", _hooks.ENDPOINT, path=path)
+
+    async def rotate_webhook_secret(self, endpoint_id: str) -> WebhookSecret:
+        """
+        Replace an endpoint's signing secret; the old one stops working now.
+
+        To rotate without refusing deliveries already in flight, verify with
+        both secrets for a while: ``verify(body, headers, [new, old])``.
+        """
+        route, path = _hooks.ENDPOINT + "/rotate-secret", {"endpoint_id": endpoint_id}
+        return await self._fetch(
+            "POST", route, cast_to=WebhookSecret, path=path, idempotency_key=new_key()
+        )
+
+    async def list_webhook_event_types(self) -> list[WebhookEventType]:
+        """The event types an endpoint can subscribe to."""
+        route = "/v3/webhooks/event-types"
+        return [item async for item in self._pages(route, WebhookEventType)]
+
+    async def iter_webhook_events(
+        self,
+        *,
+        event_type: str | None = None,
+        entity_id: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[WebhookEventRecord]:
+        """
+        The delivery history, newest first: reconcile missed deliveries.
 
         Example::
 
-            body = await client.request("GET", "/v3/webhooks/event-types")
+            async for record in client.iter_webhook_events(
+                event_type="avatar_video.success"
+            ):
+                client.feed_webhook(webhooks.event_from_record(record))
+
+        Args:
+            event_type: Only events of this type.
+            entity_id: Only events about this entity (a video id).
+            page_size: Events per request (1 to 100).
         """
-        if not path.startswith("/"):
-            msg = f"path must start with '/'; got {path!r}"
-            raise ValueError(msg)
-        key = _check_key(idempotency_key) if idempotency_key is not None else None
-        return await self._call(
-            method, path, json=json, params=params, idempotency_key=key
-        )
+        params = {"event_type": event_type, "entity_id": entity_id, "limit": page_size}
+        route = "/v3/webhooks/events"
+        async for record in self._pages(route, WebhookEventRecord, params):
+            yield record
+
+    # -- feeding the poll loop ---------------------------------------------------
+
+    def feed_webhook(self, event: WebhookEvent) -> bool:
+        """
+        Tell the client's poll loop what a webhook delivery said.
+
+        - A *verified* ``avatar_video.success`` with a URL completes every
+          wait on that video at once, with no further request: the
+          :class:`Video` carries what the event carried (URL, thumbnail, GIF,
+          page, duration); call :meth:`get_video` for the rest.
+        - A *verified* ``avatar_video.fail`` fails those waits with
+          :class:`~heygen_async.VideoFailedError`.
+        - Anything else about a video (an unverified ``callback_url``
+          delivery, a success without URL, the GIF and caption events, an
+          unmodelled event with a ``video_id``) only polls it now: a hint,
+          never proof. A ``batch.finished`` event polls every video it
+          lists.
+
+        Repeated deliveries are harmless. Call it from the event loop the
+        client runs on.
+
+        Returns:
+            Whether anyone was waiting on the video.
+        """
+        return _hooks.feed(self._scheduler, event)
+
+    async def deliver_webhook(self, event: WebhookEvent) -> bool:
+        """
+        :meth:`feed_webhook`, then tell every process sharing the account.
+
+        With a coordinator, a verified render result is stored and published
+        so a wait in any process returns at once (the delivery usually lands
+        on another worker than the one waiting); anything else asks the
+        process that polls to poll now. Without one it is :meth:`feed_webhook`.
+
+        Raises:
+            redis.exceptions.RedisError: The coordinator could not take it;
+                answer the delivery with a 5xx so HeyGen sends it again.
+
+        Returns:
+            Whether anyone in this process was waiting on the video.
+        """
+        scheduler = self._get_scheduler()  # binds the coordinator in this loop
+        return await _hooks.deliver(scheduler, self._coordinator, event)
 
     # -- waiting ----------------------------------------------------------
+
+    async def _create(
+        self,
+        request: VideoRequest,
+        *,
+        idempotency_key: str,
+        retry: RetryPolicy | None = None,
+    ) -> CreatedVideo:
+        """:meth:`ClientBase._create` inside an account-wide slot."""
+        self._get_scheduler()  # binds the coordinator in this loop
+        create = functools.partial(
+            ClientBase._create,
+            self,
+            request,
+            idempotency_key=idempotency_key,
+            retry=retry,
+        )
+        return await in_slot(self._coordinator, check_key(idempotency_key), create)
 
     def _get_scheduler(self) -> Scheduler:
         """The client's one poll loop, created on first use."""
@@ -549,7 +584,7 @@ class Client(WebhookMethods, ClientBase):
             at = asyncio.get_running_loop().time() + seconds
         else:
             policy = attrs.evolve(policy, deadline=None)
-        video_id = _check_id("video_id", video_id)
+        video_id = check_id("video_id", video_id)
         with self._observe.span("heygen.wait_for_video", video_id=video_id):
             return await scheduler.wait(
                 video_id, policy=policy, deadline=at, features=features
@@ -576,54 +611,14 @@ class Client(WebhookMethods, ClientBase):
                 features=RenderFeatures.of(request),
             )
 
-    def batch(
-        self,
-        *,
-        max_in_flight: int = 10,
-        deadline: float | None = None,
-        poll: PollPolicy | None = None,
-        max_uploads: int = 4,
-        outcome_buffer: int = 100,
-        store: JobStore | None = None,
-        max_credits: float | None = None,
-        pricing: Pricing | None = None,
-    ) -> Batch:
+    def batch(self, **options: Unpack[BatchOptions]) -> Batch:
         """
-        Render many videos with at most *max_in_flight* running at once.
+        Render many videos with at most ``max_in_flight`` running at once.
 
-        Use as ``async with client.batch() as batch:``; see :class:`Batch`.
-
-        Args:
-            max_in_flight: The account's concurrency cap (10 on
-                pay-as-you-go). A 429 on create lowers it for a while.
-            deadline: Seconds for the whole batch; jobs not finished by then
-                are reported as ``TimedOut``. ``None`` for no batch limit
-                (each job still has the poll policy's deadline).
-            poll: The cadence and per-job deadline; the client's by default.
-            max_uploads: Local images uploaded at once.
-            outcome_buffer: Unread outcomes that pause admission while
-                someone iterates :meth:`Batch.as_completed`.
-            store: The job journal. A :class:`SQLiteStore` makes the batch
-                resumable after a crash: open a batch on the same file and
-                it re-attaches to every job without paying twice. Defaults
-                to a fresh :class:`MemoryStore`.
-            max_credits: Stop admitting once the jobs' estimated credits
-                (see :meth:`estimate`) would pass this; the rest are reported
-                as ``Failed`` with :class:`CreditLimitError`, never sent.
-            pricing: The rates for *max_credits*; :class:`Pricing` defaults.
+        Use as ``async with client.batch() as batch:``; see :class:`Batch`
+        and, for the options, :class:`BatchOptions`.
         """
-        return Batch(
-            _Submitter(self),
-            self._get_scheduler(),
-            max_in_flight=max_in_flight,
-            deadline=deadline,
-            poll=poll,
-            max_uploads=max_uploads,
-            outcome_buffer=outcome_buffer,
-            store=store,
-            max_credits=max_credits,
-            pricing=pricing,
-        )
+        return Batch(BatchSubmitter(self), self._get_scheduler(), **options)
 
     def estimate(
         self,
@@ -634,82 +629,6 @@ class Client(WebhookMethods, ClientBase):
     ) -> Estimate:
         """Estimated seconds and credits of *requests*; sends nothing (see Pricing)."""
         return estimate(requests, pricing=pricing, audio=audio)
-
-    # -- helpers ----------------------------------------------------------
-
-    async def _get_one(self, route: str, cls: type[_T], **path_id: str) -> _T:
-        """
-        ``GET`` one resource by its id, checking the answer is about that id.
-
-        *path_id* is the single path parameter (``video_id=...``), checked as
-        a safe path segment before any request.
-        """
-        ((name, value),) = path_id.items()
-        resource_id = _check_id(name, value)
-        item: _T = await self._call(
-            "GET",
-            route,
-            path={name: resource_id},
-            parse=self._parser(route, cls, expect_id=resource_id),
-        )
-        return item
-
-    def _parser(
-        self, route: str, cls: type[_T], *, expect_id: str | None = None
-    ) -> Callable[[Any], _T]:
-        """
-        Structure a single-resource body inside the HTTP retry loop.
-
-        There a keyed POST can replay an answer it could not read, and any
-        error names the request id. With *expect_id*, an answer about another
-        resource is refused: a server must not swap what we asked for.
-        """
-
-        def parse(body: Any) -> _T:
-            item = self._converter.decode(body, cls)
-            if expect_id is not None and getattr(item, "id", None) != expect_id:
-                msg = f"asked for {expect_id!r}, got {getattr(item, 'id', None)!r}"
-                raise ResponseValidationError(msg)
-            return item
-
-        return parse
-
-    async def _pages(
-        self,
-        route: str,
-        params: dict[str, str | int],
-        cls: type[Any],
-        *,
-        max_pages: int | None = None,
-    ) -> AsyncIterator[Any]:
-        """
-        Follow a listing's pages, refusing one that never ends.
-
-        Stops with :class:`ResponseValidationError` when ``next_token``
-        repeats or after *max_pages* (at most ``Limits.max_pages``) pages.
-        """
-        limit = self._limits.max_pages
-        if max_pages is not None:
-            limit = min(limit, max_pages)
-        token: str | None = None
-        seen: set[str] = set()
-        for _ in range(limit):
-            query = dict(params)
-            if token is not None:
-                query["token"] = token
-            body = await self._call("GET", route, params=query)
-            items, token = page_of(body, route)
-            rows = self._converter.structure(items, list[cls], route=f"GET {route}")  # type: ignore[valid-type]
-            for item in rows:
-                yield item
-            if token is None:
-                return
-            if token in seen:
-                msg = f"GET {route} returned a next_token it had returned before"
-                raise ResponseValidationError(msg, route=f"GET {route}")
-            seen.add(token)
-        msg = f"GET {route} still had more after {limit} pages"
-        raise ResponseValidationError(msg, route=f"GET {route}")
 
     async def download_video(
         self, video: Video | str, dest: str | os.PathLike[str]
@@ -728,139 +647,5 @@ class Client(WebhookMethods, ClientBase):
             PermissionDeniedError: The URL is still refused after refreshing.
         """
         if isinstance(video, str):
-            _check_id("video_id", video)
+            check_id("video_id", video)
         return await _download_video(self, video, Path(dest), session=self._session)
-
-
-@attrs.frozen
-class _Submitter:
-    """
-    The client's face to a :class:`Batch` (a ``_batch.admission.Submitter``).
-
-    An adapter rather than public methods: a create that skips the key check
-    and raises a 429 at once is a contract with the batch, not an API to
-    offer users. Strictly private.
-    """
-
-    _client: Client
-
-    async def resolve(self, request: VideoRequest) -> VideoRequest:
-        """Upload a local ``image_path`` (deduplicated by content)."""
-        return await self._client._resolve_request(request)
-
-    async def create(
-        self, request: VideoRequest, *, idempotency_key: str
-    ) -> CreatedVideo:
-        """POST once; a 429 is raised so the batch can requeue the job."""
-        return await self._client._create(
-            request, idempotency_key=idempotency_key, retry_on_rate_limit=False
-        )
-
-    def request_counts(self) -> dict[str, int]:
-        """The client's request counts."""
-        return self._client.request_counts()
-
-
-class _StatusRows:
-    """What the bulk status pages said, read row by row. Strictly private."""
-
-    def __init__(self, converter: WireConverter) -> None:
-        self._converter = converter
-        self.items: list[StatusItem] = []
-        self.answered: set[str] = set()
-        self.bad_ids: list[str] = []
-        self.fields: list[str] = []
-        self.request_id: str | None = None
-
-    def add_page(
-        self, page: list[Any], asked: set[str], request_id: str | None
-    ) -> None:
-        """
-        Decode a page at once; row by row only when that fails or when some
-        row is not a fresh answer about an asked id (the common page costs
-        one structuring call, not one per row).
-        """
-        answered = self.answered
-        ids = [row.get("video_id") if isinstance(row, dict) else None for row in page]
-        fresh = set(ids)
-        if len(fresh) == len(ids) and fresh <= asked and not fresh & answered:
-            try:
-                items = self._converter.structure(page, list[StatusItem])
-            except ResponseValidationError:
-                pass
-            else:
-                self.items.extend(items)
-                answered.update(fresh)  # type: ignore[arg-type]
-                return
-        for row in page:
-            self.add(row, asked, request_id)
-
-    def add(self, row: Any, asked: set[str], request_id: str | None) -> None:
-        """Decode one row; a row we cannot read becomes a problem, not a crash."""
-        video_id = row.get("video_id") if isinstance(row, dict) else _NOT_A_ROW
-        if video_id is None:
-            return  # a batch item whose video does not exist yet
-        if not isinstance(video_id, str):
-            field = "$.data[]" if video_id is _NOT_A_ROW else "$.data[].video_id"
-            self.problem([field], request_id, [])
-            return
-        if video_id not in asked or video_id in self.answered:
-            return  # not ours, or a repeat
-        self.answered.add(video_id)
-        try:
-            item = self._converter.structure(row, StatusItem)
-        except ResponseValidationError as exc:
-            fields = error_fields(exc, cl=StatusItem, path="$.data[]")
-            self.problem(fields, request_id, [video_id])
-        else:
-            self.items.append(item)
-
-    def problem(
-        self, fields: list[str], request_id: str | None, video_ids: list[str]
-    ) -> None:
-        """Note fields that did not decode and the videos left unread."""
-        if not self.fields:
-            self.request_id = request_id
-        self.fields.extend(f for f in fields if f not in self.fields)
-        self.bad_ids.extend(video_ids)
-        self.answered.update(video_ids)
-
-    def result(self) -> list[StatusItem]:
-        """The decoded rows, or an error carrying them when some were not."""
-        if not self.fields:
-            return self.items
-        raise UndecodableRowsError(
-            route=f"GET {_STATUSES}",
-            fields=self.fields,
-            request_id=self.request_id,
-            items=self.items,
-            video_ids=self.bad_ids,
-        )
-
-
-def _check_key(key: str) -> str:
-    if not _IDEMPOTENCY_KEY.fullmatch(key):
-        msg = (
-            "idempotency_key must be 1 to 255 characters from [A-Za-z0-9_:.-]; "
-            f"got {key!r}"
-        )
-        raise ValueError(msg)
-    return key
-
-
-def _check_id(name: str, value: object) -> str:
-    """*value*, if it is one safe path segment; ``ValueError`` before any request."""
-    if not isinstance(value, str) or not value.strip():
-        msg = f"{name} must be a non-empty string; got {value!r}"
-        raise ValueError(msg)
-    if len(value) > _MAX_ID or value in (".", "..") or _UNSAFE_ID.search(value):
-        msg = (
-            f"{name} must be one id of at most {_MAX_ID} characters without "
-            f"whitespace, control characters, '/', '\\', ',' or '%'; got {value!r}"
-        )
-        raise ValueError(msg)
-    return value
-
-
-def _params(**values: str | int | None) -> dict[str, str | int]:
-    return {name: value for name, value in values.items() if value is not None}

@@ -8,6 +8,7 @@ use :func:`attrs.evolve` to derive a variation.
 from __future__ import annotations
 
 import enum
+import warnings
 from typing import Any
 
 import attrs
@@ -54,7 +55,7 @@ def _optional_positive(
         raise ValueError(msg)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, init=False)
 class RetryPolicy:
     """
     How one HTTP call is retried.
@@ -69,8 +70,11 @@ class RetryPolicy:
         jitter: Apply full jitter to computed waits (never to Retry-After).
         retry_after_max: A ``Retry-After`` longer than this is not waited
             for: the :class:`~heygen_async.RateLimitError` is raised instead.
-        deadline: Give up retrying once this much time has passed since the
-            first try.
+        give_up_after: Stop retrying once this much time has passed since
+            the first try (``None``: only *attempts* limits). Formerly
+            ``deadline``, a name that means a wait's timeout elsewhere; that
+            keyword and attribute still work for one release, with a
+            ``DeprecationWarning``.
         in_progress_patience: How long a keyed POST waits out ``409
             request_in_progress`` (our earlier try is still running on the
             server), with jittered backoff. These waits spend neither
@@ -78,15 +82,66 @@ class RetryPolicy:
             leave a paid job unreported. After that a
             :class:`~heygen_async.ConflictError` with ``outcome_unknown`` set
             is raised.
+        retry_on_rate_limit: ``False`` raises a 429's
+            :class:`~heygen_async.RateLimitError` at once instead of waiting
+            and retrying (every request of the client still waits out its
+            ``Retry-After``): for callers that requeue the work themselves,
+            as a batch does.
     """
 
-    attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
-    wait_initial: float = attrs.field(default=0.5, validator=_positive)
-    wait_max: float = attrs.field(default=30.0, validator=_positive)
-    jitter: bool = True
-    retry_after_max: float = attrs.field(default=60.0, validator=_positive)
-    deadline: float | None = attrs.field(default=None, validator=_optional_positive)
-    in_progress_patience: float = attrs.field(default=120.0, validator=_positive)
+    attempts: int = attrs.field(validator=attrs.validators.ge(1))
+    wait_initial: float = attrs.field(validator=_positive)
+    wait_max: float = attrs.field(validator=_positive)
+    jitter: bool
+    retry_after_max: float = attrs.field(validator=_positive)
+    give_up_after: float | None = attrs.field(validator=_optional_positive)
+    in_progress_patience: float = attrs.field(validator=_positive)
+    retry_on_rate_limit: bool
+
+    def __init__(
+        self,
+        *,
+        attempts: int = 4,
+        wait_initial: float = 0.5,
+        wait_max: float = 30.0,
+        jitter: bool = True,
+        retry_after_max: float = 60.0,
+        give_up_after: float | None = None,
+        in_progress_patience: float = 120.0,
+        retry_on_rate_limit: bool = True,
+        deadline: float | Default | None = DEFAULT,
+    ) -> None:
+        if deadline is not DEFAULT:
+            _deprecated_deadline()
+            if give_up_after is not None:
+                msg = "pass give_up_after only (deadline is its deprecated alias)"
+                raise TypeError(msg)
+            give_up_after = deadline
+        self.__attrs_init__(
+            attempts=attempts,
+            wait_initial=wait_initial,
+            wait_max=wait_max,
+            jitter=jitter,
+            retry_after_max=retry_after_max,
+            give_up_after=give_up_after,
+            in_progress_patience=in_progress_patience,
+            retry_on_rate_limit=retry_on_rate_limit,
+        )
+
+    @property
+    def deadline(self) -> float | None:
+        """Deprecated alias of :attr:`give_up_after`."""
+        _deprecated_deadline(stacklevel=3)
+        return self.give_up_after
+
+
+def _deprecated_deadline(*, stacklevel: int = 4) -> None:
+    warnings.warn(
+        "RetryPolicy.deadline is deprecated: it is now give_up_after "
+        "(deadline means a wait's timeout elsewhere)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
 
 
 @attrs.frozen(kw_only=True)

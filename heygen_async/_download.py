@@ -32,6 +32,7 @@ from ._config import Limits, RetryPolicy, Timeouts
 from ._models import Video, VideoStatus
 from .exceptions import (
     APIError,
+    HeyGenError,
     NotFoundError,
     PermissionDeniedError,
     ResponseValidationError,
@@ -141,50 +142,80 @@ async def _fetch_retrying(
     url: str,
     part: Path,
 ) -> None:
-    """Fill *part*, refreshing an expired URL and retrying transient failures."""
+    """
+    Fill *part*, retrying transient failures as the client's policy says.
+
+    Tries and waits come from ``_backoff`` (the loop every retry shares):
+    at most ``attempts`` tries, none started past ``give_up_after``.
+    """
     timeouts = client.timeouts
     limits = aiohttp.ClientTimeout(
         total=None, connect=timeouts.connect, sock_read=timeouts.read
     )
-    cap = client.limits.max_download_bytes
-    waits = _backoff.waits(client.retry)
-    attempt = refreshes = 0
-    while True:
-        attempt += 1
+    policy = client.retry
+    waits = _backoff.waits(policy)
+    last: HeyGenError | None = None
+    async for number in _backoff.attempts(waits, deadline=policy.give_up_after):
         try:
-            status = await _fetch(http, url, part, limits, cap=cap)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error: Exception = TransportError(
-                f"downloading video {video_id} failed: {type(exc).__name__}: {exc}"
-            )
-            error.__cause__ = exc
+            url = await _fetch_fresh(client, http, video_id, url, part, limits)
+        except (TransportError, APIError) as exc:
+            if not _transient(exc) or number >= policy.attempts:
+                raise
+            last = exc
         else:
-            if status is None:
-                return
-            if status in _EXPIRED and refreshes < _MAX_REFRESHES:
-                refreshes += 1
-                log.info(
-                    "heygen.download_url_expired video_id=%s status=%d refresh=%d",
-                    video_id,
-                    status,
-                    refreshes,
-                )
-                url = _url_of(await client.get_video(video_id))
-                continue
-            error = _http_error(video_id, status)
-            if not isinstance(error, ServerError) and status != 429:
-                raise error
-        if attempt >= client.retry.attempts:
-            raise error
-        wait = next(waits)
+            return
         log.warning(
             "heygen.download_retry video_id=%s attempt=%d wait=%.2f reason=%s",
             video_id,
-            attempt,
-            wait,
-            error,
+            number,
+            waits.peek(),  # the wait attempts() sleeps next
+            last,
         )
-        await asyncio.sleep(wait)
+    if last is None:  # pragma: no cover - attempts() always yields a first try
+        raise AssertionError
+    raise last  # give_up_after passed
+
+
+def _transient(error: HeyGenError) -> bool:
+    """A failure worth another try: no connection, a 5xx, a 429."""
+    if isinstance(error, APIError):
+        return isinstance(error, ServerError) or error.status == 429
+    return True
+
+
+async def _fetch_fresh(
+    client: VideoSource,
+    http: aiohttp.ClientSession,
+    video_id: str,
+    url: str,
+    part: Path,
+    limits: aiohttp.ClientTimeout,
+) -> str:
+    """
+    One try at *url*, fetching a fresh URL when it has expired; the URL used.
+
+    Raises the failure as our error: transient ones (transport, 5xx, 429)
+    for the caller to retry, the rest to give up on.
+    """
+    cap = client.limits.max_download_bytes
+    for refresh in range(_MAX_REFRESHES + 1):
+        try:
+            status = await _fetch(http, url, part, limits, cap=cap)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            msg = f"downloading video {video_id} failed: {type(exc).__name__}: {exc}"
+            raise TransportError(msg) from exc
+        if status is None:
+            return url
+        if status not in _EXPIRED or refresh == _MAX_REFRESHES:
+            raise _http_error(video_id, status)
+        log.info(
+            "heygen.download_url_expired video_id=%s status=%d refresh=%d",
+            video_id,
+            status,
+            refresh + 1,
+        )
+        url = _url_of(await client.get_video(video_id))
+    raise AssertionError  # pragma: no cover - the loop returns or raises
 
 
 def _url_of(video: Video) -> str:

@@ -112,7 +112,7 @@ class _Request:
     seconds: float  # the timeout of one try
     parse: Callable[[Any], Any] | None
     keyed: bool
-    retry_on_rate_limit: bool
+    policy: RetryPolicy  # what the retry decision reads
 
     @property
     def route(self) -> str:
@@ -173,7 +173,7 @@ class HTTP:
         json: Any = None,
         form: Form | None = None,
         idempotency_key: str | None = None,
-        retry_on_rate_limit: bool = True,
+        retry: RetryPolicy | None = None,
         parse: Callable[[Any], Any] | None = None,
     ) -> Any:
         """
@@ -188,8 +188,9 @@ class HTTP:
             json: A JSON body.
             form: A multipart body factory (uploads).
             idempotency_key: Makes a POST safe to retry; reused on every try.
-            retry_on_rate_limit: ``False`` raises a 429 at once (after telling
-                the throttle) so a batch can requeue the job itself.
+            retry: This call's policy; the client's by default. A batch
+                passes one with ``retry_on_rate_limit=False`` to requeue a
+                429'd job itself.
             parse: Turns the decoded body into the result. Its
                 :class:`ResponseValidationError` counts as a malformed answer:
                 a keyed request retries it (a replay), and it is raised with
@@ -214,7 +215,7 @@ class HTTP:
             seconds=self._timeout(method, form),
             parse=parse,
             keyed=idempotency_key is not None,
-            retry_on_rate_limit=retry_on_rate_limit,
+            policy=self._retry if retry is None else retry,
         )
         _request_id.set(None)
         result = await self._with_retries(request)
@@ -246,7 +247,7 @@ class HTTP:
 
     async def _with_retries(self, request: _Request) -> Any:
         """Try *request* until it succeeds or the retry decision gives up."""
-        tries = Tries(self._retry, request.method)
+        tries = Tries(request.policy, request.method)
         budget = self._throttle.budget
         while True:
             try:
@@ -257,9 +258,8 @@ class HTTP:
                     request.method,
                     keyed=request.keyed,
                     budget=budget.tokens >= budget.retry_cost,
-                    retry_on_rate_limit=request.retry_on_rate_limit,
                 )
-                decision = decide(error, attempt, self._retry)
+                decision = decide(error, attempt, request.policy)
                 tries.record(decision)
                 if decision.defer is not None:
                     self._throttle.defer(decision.defer)
@@ -301,7 +301,7 @@ class HTTP:
             log.warning(
                 "heygen.request_in_progress_gave_up request=%s patience=%.2f",
                 name,
-                self._retry.in_progress_patience,
+                request.policy.in_progress_patience,
             )
         elif why == "retry_after_too_long" and isinstance(error, RateLimitError):
             asked = error.retry_after
@@ -309,7 +309,7 @@ class HTTP:
                 "heygen.retry_after_too_long request=%s retry_after=%.2f max=%.2f",
                 name,
                 tried.backoff if asked is None else asked,
-                self._retry.retry_after_max,
+                request.policy.retry_after_max,
             )
         elif why == "retry_budget_exhausted":
             log.warning(

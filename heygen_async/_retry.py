@@ -21,7 +21,7 @@ only safe to repeat with an ``Idempotency-Key``):
   ``RetryPolicy.in_progress_patience`` without spending attempts or budget.
 
 Every retry also needs an attempt left, time left before the policy's
-deadline and (unless free) a token in the client's retry budget.
+``give_up_after`` and (unless free) a token in the client's retry budget.
 """
 
 from __future__ import annotations
@@ -68,8 +68,6 @@ class Attempt:
             request_in_progress``; ``None`` before one.
         patience_backoff: The next wait while a request is in progress.
         budget: The retry budget can pay for one more retry.
-        retry_on_rate_limit: ``False`` gives a 429 up at once (after the
-            throttle is told), so a batch can requeue the job itself.
     """
 
     method: str
@@ -80,7 +78,6 @@ class Attempt:
     patience_elapsed: float | None = None
     patience_backoff: float = 0.0
     budget: bool = True
-    retry_on_rate_limit: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -118,7 +115,7 @@ def decide(error: HeyGenError, attempt: Attempt, policy: RetryPolicy) -> Decisio
     defer = None
     if isinstance(error, RateLimitError):
         defer = min(wait, policy.retry_after_max)
-        if not attempt.retry_on_rate_limit:
+        if not policy.retry_on_rate_limit:
             return Decision(wait=None, why="rate_limited", defer=defer)
         if wait > policy.retry_after_max:
             return Decision(wait=None, why="retry_after_too_long", defer=defer)
@@ -126,7 +123,7 @@ def decide(error: HeyGenError, attempt: Attempt, policy: RetryPolicy) -> Decisio
         return Decision(wait=None, why="attempts_exhausted", defer=defer)
     remaining = _remaining(policy, attempt.elapsed)
     if remaining is not None and wait >= remaining:
-        return Decision(wait=None, why="deadline", defer=defer)
+        return Decision(wait=None, why="give_up_after", defer=defer)
     # A 2xx we could not read is not storm load: the budget does not pay.
     spends = not isinstance(error, ResponseValidationError)
     if spends and not attempt.budget:
@@ -170,9 +167,9 @@ def _wait(error: HeyGenError, attempt: Attempt) -> tuple[float, _Draw] | None:
 
 
 def _remaining(policy: RetryPolicy, elapsed: float) -> float | None:
-    if policy.deadline is None:
+    if policy.give_up_after is None:
         return None
-    return max(0.0, policy.deadline - elapsed)
+    return max(0.0, policy.give_up_after - elapsed)
 
 
 class Tries:
@@ -190,12 +187,10 @@ class Tries:
         self._patience_started: float | None = None
 
     def remaining(self) -> float | None:
-        """Seconds left before the policy's deadline; ``None``: no deadline."""
+        """Seconds left before ``give_up_after``; ``None``: no such limit."""
         return _remaining(self.policy, time.monotonic() - self.started)
 
-    def attempt(
-        self, method: str, *, keyed: bool, budget: bool, retry_on_rate_limit: bool
-    ) -> Attempt:
+    def attempt(self, method: str, *, keyed: bool, budget: bool) -> Attempt:
         """The failed try just made, for :func:`decide`."""
         now = time.monotonic()
         patience = self._patience_started
@@ -208,7 +203,6 @@ class Tries:
             patience_elapsed=None if patience is None else now - patience,
             patience_backoff=self._patience_waits.peek(),
             budget=budget,
-            retry_on_rate_limit=retry_on_rate_limit,
         )
 
     def record(self, decision: Decision) -> None:

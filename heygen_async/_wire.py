@@ -137,10 +137,24 @@ def decode_success(response: Response, name: str, limits: Limits) -> Any:
         raise _invalid(response, name, what) from exc
     except ValueError as exc:
         raise _invalid(response, name, "a body that is not JSON") from exc
-    if isinstance(decoded, dict) and decoded.get("error") is not None:
+    if isinstance(decoded, dict) and _is_error(decoded.get("error")):
         # Some endpoints answer 200 with an error envelope; it is still an error.
         raise response.error()
     return decoded
+
+
+def _is_error(member: Any) -> bool:
+    """
+    Whether a 2xx body's ``error`` member is an error envelope.
+
+    Only HeyGen's error shape counts (an object with a string ``code`` or
+    ``message``): ``null``, ``[]``, ``1`` or an unrelated object is not, and
+    refusing the answer to a paid POST over one would report a job we paid
+    for as failed.
+    """
+    if not isinstance(member, dict):
+        return False
+    return any(isinstance(member.get(key), str) for key in ("code", "message"))
 
 
 def _invalid(response: Response, name: str, what: str) -> ResponseValidationError:

@@ -17,6 +17,27 @@ Needs the ``fastapi`` extra (``pip install 'heygen-async[fastapi]'``)::
 Every handler shares the app's one :class:`~heygen_async.Client`, so a
 hundred requests waiting on renders cost one poll loop, and a verified
 webhook delivery completes the waiting request at once.
+
+What the webhook route (:func:`webhook_router`) answers:
+
+- 200 ``{"received": true, ...}`` for a verified, new delivery;
+- 200 ``{"received": true, "duplicate": true, ...}`` for a repeat of an
+  event already processed (same event id, which always comes from the
+  signed body or ``webhook-id``, never the unsigned ``Heygen-Event-Id``):
+  it changes nothing, and a 2xx stops HeyGen retrying it. The last
+  *max_seen* ids are remembered per process (and in Redis for every
+  worker, with a :class:`~heygen_async.RedisCoordinator`). Deliveries
+  without an event id cannot be de-duplicated; feeding them twice is
+  harmless anyway;
+- 400 when signature, id or timestamp headers are missing or malformed;
+- 401 when the signature matches no secret, the timestamp is more than
+  *tolerance* seconds old or ahead, the delivery uses another scheme
+  than the pinned *scheme*, or a body-only signature covers no event id;
+- 413 when the body is larger than *max_body* bytes, before it is read
+  further, verified or parsed.
+
+Refused deliveries change nothing. ``OPTIONS path`` answers 200, for
+HeyGen's reachability check.
 """
 
 from __future__ import annotations
@@ -134,26 +155,8 @@ def webhook_router(
     ``POST path`` verifies the raw body against *secret* (or any of
     *secrets*, for a rotation), then feeds the event to the app's client
     (:meth:`~heygen_async.Client.deliver_webhook`), so the request waiting on
-    that video returns at once, in any worker. Answers:
-
-    - 200 ``{"received": true, ...}`` for a verified, new delivery;
-    - 200 ``{"received": true, "duplicate": true, ...}`` for a repeat of an
-      event already processed (same event id, which always comes from the
-      signed body or ``webhook-id``, never the unsigned ``Heygen-Event-Id``):
-      it changes nothing, and a 2xx stops HeyGen retrying it. The last
-      *max_seen* ids are remembered per process (and in Redis for every
-      worker, with a :class:`~heygen_async.RedisCoordinator`). Deliveries
-      without an event id cannot be de-duplicated; feeding them twice is
-      harmless anyway;
-    - 400 when signature, id or timestamp headers are missing or malformed;
-    - 401 when the signature matches no secret, the timestamp is more than
-      *tolerance* seconds old or ahead, the delivery uses another scheme
-      than the pinned *scheme*, or a body-only signature covers no event id;
-    - 413 when the body is larger than *max_body* bytes, before it is read
-      further, verified or parsed.
-
-    Refused deliveries change nothing. ``OPTIONS path`` answers 200, for
-    HeyGen's reachability check.
+    that video returns at once, in any worker. The answers (200, 400, 401,
+    413) are listed in this module's documentation.
 
     Args:
         secret: The endpoint's ``whsec_...`` secret.
@@ -188,21 +191,30 @@ def webhook_router(
         seen=webhooks.SeenEvents(max_seen),
         on_event=on_event,
     )
+    callback = None if callback_path is None else _callback_route(max_body)
+    return _router(path, receive, callback_path, callback)
 
-    async def reachable() -> Response:
-        return Response(status_code=200)
 
+def _router(
+    path: str,
+    receive: Callable[..., Awaitable[Response]],
+    callback_path: str | None,
+    callback: Callable[..., Awaitable[Response]] | None,
+) -> APIRouter:
+    """The routes: signed deliveries, the reachability check, callbacks."""
     router = APIRouter()
     router.add_api_route(path, receive, methods=["POST"], include_in_schema=False)
-    router.add_api_route(path, reachable, methods=["OPTIONS"], include_in_schema=False)
-    if callback_path is not None:
+    router.add_api_route(path, _reachable, methods=["OPTIONS"], include_in_schema=False)
+    if callback_path is not None and callback is not None:
         router.add_api_route(
-            callback_path,
-            _callback_route(max_body),
-            methods=["POST"],
-            include_in_schema=False,
+            callback_path, callback, methods=["POST"], include_in_schema=False
         )
     return router
+
+
+async def _reachable() -> Response:
+    """HeyGen's reachability check: ``OPTIONS`` answers 200."""
+    return Response(status_code=200)
 
 
 def _signed_route(

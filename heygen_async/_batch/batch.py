@@ -21,14 +21,12 @@ import asyncio
 import collections
 from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import attrs
 
 from heygen_async import _log
 from heygen_async._aio import cancel_and_wait
-from heygen_async._config import PollPolicy
-from heygen_async._estimate import Pricing
 from heygen_async._models import Video, VideoRequest
 from heygen_async._pacing import RenderFeatures
 from heygen_async.exceptions import (
@@ -41,6 +39,7 @@ from heygen_async.exceptions import (
 from . import journal
 from .admission import Admission, CreditBudget, Submitter
 from .handles import BatchStats, JobHandle, Stage
+from .options import BatchOptions, Settings
 from .outcomes import Completed, Failed, Outcome, TimedOut, of_watch
 from .stores import JobRecord, JobStore, MemoryStore
 
@@ -48,7 +47,7 @@ from .stores import JobRecord, JobStore, MemoryStore
 if TYPE_CHECKING:
     from heygen_async._scheduler import Scheduler, Watch
 
-__all__ = ["Batch"]
+__all__ = ["Batch", "BatchOptions"]
 
 log = _log.batch_logger
 
@@ -80,25 +79,19 @@ class Batch:
         self,
         submitter: Submitter,
         scheduler: Scheduler,
-        *,
-        max_in_flight: int = 10,
-        deadline: float | None = None,
-        poll: PollPolicy | None = None,
-        max_uploads: int = 4,
-        outcome_buffer: int = 100,
-        store: JobStore | None = None,
-        max_credits: float | None = None,
-        pricing: Pricing | None = None,
+        **options: Unpack[BatchOptions],
     ) -> None:
-        _check_settings(max_in_flight, max_uploads, outcome_buffer, deadline)
+        settings = Settings.of(options)  # refuses bad values before anything runs
         self._submitter = submitter
         self._scheduler = scheduler
-        budget = None if max_credits is None else CreditBudget(max_credits, pricing)
-        self._admission = Admission(max_in_flight, budget)
-        self._deadline = deadline
-        self._poll = poll or scheduler.poll
-        self._uploads = asyncio.Semaphore(max_uploads)
-        self._outcome_buffer = outcome_buffer
+        budget = settings.max_credits
+        credit = None if budget is None else CreditBudget(budget, settings.pricing)
+        self._admission = Admission(settings.max_in_flight, credit)
+        self._deadline = settings.deadline
+        self._poll = settings.poll or scheduler.poll
+        self._uploads = asyncio.Semaphore(settings.max_uploads)
+        self._outcome_buffer = settings.outcome_buffer
+        store = settings.store
         self._store: JobStore = store if store is not None else MemoryStore()
         self._run_id = ""
         self._seq = 0
@@ -585,20 +578,3 @@ class Batch:
         while pending := [w for w in self._writes if not w.done()]:
             await asyncio.gather(*pending, return_exceptions=True)
         await self._store.close()
-
-
-def _check_settings(
-    max_in_flight: int, max_uploads: int, outcome_buffer: int, deadline: float | None
-) -> None:
-    """Refuse settings a batch cannot run with, before anything starts."""
-    for name, value in (
-        ("max_in_flight", max_in_flight),
-        ("max_uploads", max_uploads),
-        ("outcome_buffer", outcome_buffer),
-    ):
-        if value < 1:
-            msg = f"{name} must be >= 1; got {value!r}"
-            raise ValueError(msg)
-    if deadline is not None and deadline <= 0:
-        msg = f"deadline must be > 0 or None; got {deadline!r}"
-        raise ValueError(msg)

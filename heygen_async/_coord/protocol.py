@@ -9,15 +9,16 @@ process polls. :class:`~.local.LocalCoordinator` is one process on its own
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from heygen_async._config import PollPolicy
-from heygen_async._models import Video
+from heygen_async._models import CreatedVideo, Video
+from heygen_async.exceptions import RateLimitError
 
 
-__all__ = ["Coordinator", "ResultSink", "Slot"]
+__all__ = ["Coordinator", "ResultSink", "Slot", "in_slot"]
 
 
 class ResultSink(Protocol):
@@ -109,3 +110,24 @@ class GateListener(Protocol):
 
     def __call__(self, seconds: float) -> None:
         """Hold requests for *seconds* from now."""
+
+
+async def in_slot(
+    coordinator: Coordinator,
+    key: str,
+    create: Callable[[], Awaitable[CreatedVideo]],
+) -> CreatedVideo:
+    """
+    Run one paid create inside an account-wide slot.
+
+    A 429 gives the slot back and tells every process (the shared limit and
+    gate); an accepted create hands the slot to its video until it ends.
+    """
+    async with coordinator.slot(key) as slot:
+        try:
+            created = await create()
+        except RateLimitError as error:
+            await slot.rate_limited(error.retry_after)
+            raise
+        await slot.created(created.id)
+    return created

@@ -220,6 +220,46 @@ async def test_retries_give_up_and_leave_no_part(
     assert files_in(tmp_path) == []
 
 
+async def test_retries_stop_at_give_up_after(fake: FakeHeyGen, tmp_path: Path) -> None:
+    """Downloads share the one retry loop: give_up_after bounds them too."""
+    calls = 0
+
+    async def handler(_request: web.Request) -> web.Response:
+        """Answer the download."""
+        nonlocal calls
+        calls += 1
+        return web.Response(status=503)
+
+    policy = hg.RetryPolicy(
+        attempts=1_000,
+        wait_initial=0.02,
+        wait_max=0.02,
+        jitter=False,
+        give_up_after=0.1,
+    )
+    async with strict_client(fake, retry=policy) as client:
+        async with media_server(handler) as url:
+            with pytest.raises(hg.ServerError):
+                await client.download_video(completed(url), tmp_path / "a.mp4")
+    assert 2 <= calls <= 7  # ~0.1 s of 0.02 s waits, not 1,000 tries
+    assert files_in(tmp_path) == []
+
+
+async def test_a_429_on_the_file_is_retried(client: hg.Client, tmp_path: Path) -> None:
+    """A 429 from the file host is transient: the download tries again."""
+    answers = [429, 200]
+
+    async def handler(_request: web.Request) -> web.Response:
+        """Answer the download."""
+        status = answers.pop(0)
+        return web.Response(status=status, body=MP4 if status == 200 else b"")
+
+    async with media_server(handler) as url:
+        path = await client.download_video(completed(url), tmp_path / "a.mp4")
+    assert answers == []
+    assert path.read_bytes() == MP4
+
+
 async def test_transport_errors_become_transport_error(
     client: hg.Client, tmp_path: Path
 ) -> None:

@@ -78,7 +78,7 @@ async def test_bad_idempotency_keys_are_refused(
     with pytest.raises(ValueError, match="idempotency_key must be 1 to 255"):
         await client.create_video(req, idempotency_key=key)
     with pytest.raises(ValueError, match="idempotency_key"):
-        await client._create(req, idempotency_key=key, retry_on_rate_limit=True)
+        await client._create(req, idempotency_key=key)
     assert fake.stats.total_requests == 0
 
 

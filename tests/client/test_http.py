@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import attrs
 import pytest
 from aiohttp import web
 
@@ -25,6 +26,8 @@ from tests.helpers import FAST_RETRY, loopback_server, png, strict_client
 
 VIDEO_ROUTE = "GET /v3/videos/{video_id}"
 CREATE_ROUTE = "POST /v3/videos"
+NO_429_RETRY = attrs.evolve(FAST_RETRY, retry_on_rate_limit=False)
+"""What a batch's creates use: a 429 is raised at once, for requeueing."""
 BODY = {
     "type": "image",
     "image": {"type": "url", "url": "https://e.com/a.jpg"},
@@ -167,6 +170,23 @@ async def test_malformed_json_is_a_validation_error(
     with pytest.raises(hg.ResponseValidationError, match="not JSON") as info:
         await client.get_me()
     assert isinstance(info.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize("empty", [None, [], {}, "", 1, {"unrelated": 0}])
+async def test_an_empty_error_member_is_no_error(empty: Any) -> None:
+    """A 2xx whose ``error`` is no error envelope is read: the job is not lost."""
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        return web.json_response(
+            {"data": {"video_id": "v_1", "status": "waiting"}, "error": empty}
+        )
+
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=hg.RetryPolicy(attempts=1)) as c,
+    ):
+        created = await c.create_video(request(), idempotency_key="empty-error")
+    assert created.id == "v_1"
 
 
 async def test_unusual_bodies() -> None:
@@ -372,12 +392,12 @@ async def first_voice_id(fake: FakeHeyGen) -> str:
 async def test_create_without_rate_limit_retry_raises_at_once(
     fake: FakeHeyGen, client: hg.Client
 ) -> None:
-    """_create(retry_on_rate_limit=False) raises the 429 after telling the throttle."""
+    """A policy with retry=NO_429_RETRY raises the 429, throttle told."""
     fake.add_fault(
         Fault(kind="rate_limit", route=CREATE_ROUTE, nth=(1,), retry_after=0.05)
     )
     with pytest.raises(hg.RateLimitError):
-        await client._create(request(), idempotency_key="k1", retry_on_rate_limit=False)
+        await client._create(request(), idempotency_key="k1", retry=NO_429_RETRY)
     assert client._throttle.delay() > 0
     assert fake.stats.requests[CREATE_ROUTE] == 1
 
@@ -552,7 +572,9 @@ async def test_deadline_stops_retrying(fake: FakeHeyGen) -> None:
     fake.add_fault(
         Fault(kind="error", route="GET /v3/users/me", nth=(1, 2, 3), status=503)
     )
-    policy = hg.RetryPolicy(attempts=10, wait_initial=0.2, jitter=False, deadline=0.1)
+    policy = hg.RetryPolicy(
+        attempts=10, wait_initial=0.2, jitter=False, give_up_after=0.1
+    )
     async with strict_client(fake, retry=policy) as client:
         with pytest.raises(hg.ServerError):
             await client.get_me()
@@ -792,9 +814,7 @@ async def test_rate_limited_create_is_a_definite_not_yet(
         Fault(kind="rate_limit", route=CREATE_ROUTE, nth=(1,), retry_after=0.01)
     )
     with pytest.raises(hg.RateLimitError) as info:
-        await client._create(
-            request(), idempotency_key="rl-1", retry_on_rate_limit=False
-        )
+        await client._create(request(), idempotency_key="rl-1", retry=NO_429_RETRY)
     assert info.value.outcome_unknown is False
 
 
@@ -807,9 +827,7 @@ async def test_429_after_a_dropped_try_keeps_the_outcome_unknown(
         Fault(kind="rate_limit", route=CREATE_ROUTE, nth=(2,), retry_after=0.01)
     )
     with pytest.raises(hg.RateLimitError) as info:
-        await client._create(
-            request(), idempotency_key="rl-2", retry_on_rate_limit=False
-        )
+        await client._create(request(), idempotency_key="rl-2", retry=NO_429_RETRY)
     assert info.value.outcome_unknown is True
     assert fake.stats.jobs_created == 1
 
@@ -929,7 +947,7 @@ async def test_request_in_progress_stops_at_the_policy_deadline() -> None:
         return in_progress()
 
     policy = hg.RetryPolicy(
-        wait_initial=0.01, wait_max=0.02, in_progress_patience=30, deadline=0.1
+        wait_initial=0.01, wait_max=0.02, in_progress_patience=30, give_up_after=0.1
     )
     async with (
         loopback_server(handler) as url,

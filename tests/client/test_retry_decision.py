@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -123,11 +124,11 @@ def test_rate_limit_too_long_is_raised_but_still_shared() -> None:
 
 
 def test_rate_limit_can_be_left_to_the_caller() -> None:
-    """retry_on_rate_limit=False gives up at once, after telling the throttle."""
+    """A policy with retry_on_rate_limit=False gives up at once, throttle told."""
     decision = decide(
         rate_limited(3.0),
-        attempt("POST", keyed=True, retry_on_rate_limit=False),
-        POLICY,
+        attempt("POST", keyed=True),
+        attrs.evolve(POLICY, retry_on_rate_limit=False),
     )
     assert decision == Decision(wait=None, why="rate_limited", defer=3.0)
 
@@ -156,12 +157,12 @@ def test_a_single_attempt_disables_retries() -> None:
 
 def test_no_wait_runs_into_the_deadline() -> None:
     """A wait that would end at or past the deadline gives up instead."""
-    policy = hg.RetryPolicy(deadline=10.0, jitter=False)
+    policy = hg.RetryPolicy(give_up_after=10.0, jitter=False)
     assert decide(server_error(), attempt(elapsed=8.0, backoff=1.9), policy).wait == (
         1.9
     )
     late = decide(server_error(), attempt(elapsed=8.0, backoff=2.0), policy)
-    assert late == Decision(wait=None, why="deadline")
+    assert late == Decision(wait=None, why="give_up_after")
 
 
 def test_an_empty_budget_refuses_the_retry() -> None:
@@ -173,12 +174,12 @@ def test_an_empty_budget_refuses_the_retry() -> None:
 def test_limits_are_checked_in_order() -> None:
     """Not retryable beats attempts, which beat the deadline, then the budget."""
     spent = attempt("POST", counted=3, elapsed=1e9, budget=False)
-    policy = hg.RetryPolicy(attempts=4, deadline=1.0)
+    policy = hg.RetryPolicy(attempts=4, give_up_after=1.0)
     assert decide(server_error(), spent, policy).why == "not_retryable"
     spent = attempt("GET", counted=3, elapsed=1e9, budget=False)
     assert decide(server_error(), spent, policy).why == "attempts_exhausted"
     spent = attempt("GET", elapsed=1e9, budget=False)
-    assert decide(server_error(), spent, policy).why == "deadline"
+    assert decide(server_error(), spent, policy).why == "give_up_after"
 
 
 # -- 409 request_in_progress ---------------------------------------------------
@@ -204,7 +205,7 @@ def test_in_progress_gives_up_when_patience_runs_out() -> None:
 
 
 def test_in_progress_patience_stops_at_the_deadline() -> None:
-    policy = hg.RetryPolicy(in_progress_patience=100.0, deadline=10.0)
+    policy = hg.RetryPolicy(in_progress_patience=100.0, give_up_after=10.0)
     tried = attempt("POST", keyed=True, elapsed=9.5, patience_backoff=3.0)
     assert decide(in_progress(), tried, policy).wait == pytest.approx(0.5)
     tried = attempt("POST", keyed=True, elapsed=10.0)
@@ -270,7 +271,11 @@ def test_every_retry_respects_the_limits(
     deadline: float | None,
 ) -> None:
     """No retry past attempts or deadline, none unpaid, no POST replayed unkeyed."""
-    policy = hg.RetryPolicy(attempts=attempts, deadline=deadline)
+    policy = hg.RetryPolicy(
+        attempts=attempts,
+        give_up_after=deadline,
+        retry_on_rate_limit=retry_on_rate_limit,
+    )
     tried = Attempt(
         method=method,
         keyed=keyed,
@@ -280,7 +285,6 @@ def test_every_retry_respects_the_limits(
         patience_elapsed=patience_elapsed,
         patience_backoff=backoff,
         budget=budget,
-        retry_on_rate_limit=retry_on_rate_limit,
     )
     decision = decide(error, tried, policy)
     if decision.wait is None:
@@ -308,22 +312,22 @@ def test_every_retry_respects_the_limits(
 def test_tries_use_up_only_the_waits_a_decision_drew() -> None:
     """A 429 with Retry-After leaves the backoff for the next 5xx."""
     tries = Tries(POLICY, "GET")
-    first = tries.attempt("GET", keyed=False, budget=True, retry_on_rate_limit=True)
+    first = tries.attempt("GET", keyed=False, budget=True)
     assert first.backoff == 0.5
     tries.record(decide(rate_limited(3.0), first, POLICY))
-    second = tries.attempt("GET", keyed=False, budget=True, retry_on_rate_limit=True)
+    second = tries.attempt("GET", keyed=False, budget=True)
     assert (second.counted, second.backoff) == (1, 0.5)
     tries.record(decide(server_error(), second, POLICY))
-    third = tries.attempt("GET", keyed=False, budget=True, retry_on_rate_limit=True)
+    third = tries.attempt("GET", keyed=False, budget=True)
     assert (third.counted, third.backoff) == (2, 1.0)
 
 
 def test_tries_start_patience_at_the_first_in_progress() -> None:
     tries = Tries(POLICY, "POST")
-    first = tries.attempt("POST", keyed=True, budget=True, retry_on_rate_limit=True)
+    first = tries.attempt("POST", keyed=True, budget=True)
     assert first.patience_elapsed is None
     tries.record(decide(in_progress(), first, POLICY))
-    second = tries.attempt("POST", keyed=True, budget=True, retry_on_rate_limit=True)
+    second = tries.attempt("POST", keyed=True, budget=True)
     assert second.patience_elapsed is not None
     assert second.patience_elapsed >= 0
     assert (second.counted, second.patience_backoff) == (0, 1.0)
@@ -331,7 +335,7 @@ def test_tries_start_patience_at_the_first_in_progress() -> None:
 
 def test_tries_remaining_follows_the_deadline() -> None:
     assert Tries(POLICY, "GET").remaining() is None
-    remaining = Tries(hg.RetryPolicy(deadline=5.0), "GET").remaining()
+    remaining = Tries(hg.RetryPolicy(give_up_after=5.0), "GET").remaining()
     assert remaining is not None
     assert 0 < remaining <= 5.0
 
@@ -402,3 +406,28 @@ async def test_attempts_without_a_deadline_follow_the_pauses() -> None:
         if number == 3:
             break
     assert numbers == [1, 2, 3]
+
+
+# -- the give_up_after rename ----------------------------------------------------
+
+
+def test_give_up_after_is_the_retry_time_limit() -> None:
+    """give_up_after is read by the decision; evolve keeps it and warns nothing."""
+    policy = hg.RetryPolicy(give_up_after=2.0, jitter=False)
+    assert decide(server_error(), attempt(elapsed=1.9), policy).why == "give_up_after"
+    evolved = attrs.evolve(policy, attempts=9)
+    assert (evolved.give_up_after, evolved.attempts) == (2.0, 9)
+
+
+def test_deadline_is_a_deprecated_alias() -> None:
+    """The old keyword and attribute still work for one release, with a warning."""
+    with pytest.warns(DeprecationWarning, match="give_up_after"):
+        policy = hg.RetryPolicy(deadline=3.0)
+    assert policy == hg.RetryPolicy(give_up_after=3.0)
+    with pytest.warns(DeprecationWarning, match="give_up_after"):
+        assert policy.deadline == 3.0
+    with (
+        pytest.warns(DeprecationWarning, match="deprecated"),
+        pytest.raises(TypeError, match="only"),
+    ):
+        hg.RetryPolicy(deadline=3.0, give_up_after=4.0)

@@ -236,7 +236,7 @@ def test_a_failed_look_without_details_still_says_so() -> None:
     ("build", "match"),
     [
         (lambda: hg.RetryPolicy(wait_initial=-1), "wait_initial must be >= 0"),
-        (lambda: hg.RetryPolicy(deadline=0), "deadline must be > 0 or None"),
+        (lambda: hg.RetryPolicy(give_up_after=0), "give_up_after must be > 0 or None"),
         (lambda: hg.RetryPolicy(attempts=0), "attempts"),
         (lambda: hg.Timeouts(read=-1), "read must be >= 0"),
         (lambda: hg.PollPolicy(jitter=2), "jitter"),

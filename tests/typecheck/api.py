@@ -156,6 +156,15 @@ async def several_processes(redis_url: str, voice_id: str) -> str | None:
         return video.video_url
 
 
+def batch_options(client: hg.Client) -> hg.Batch:
+    """The batch options, stated once and forwarded typed; the renamed retry limit."""
+    options: hg.BatchOptions = {"max_in_flight": 5, "deadline": 60.0}
+    retry = hg.RetryPolicy(give_up_after=30.0, retry_on_rate_limit=False)
+    limit: float | None = retry.give_up_after
+    assert limit == 30.0
+    return client.batch(**options)
+
+
 async def campaign(client: hg.Client, rows: list[str], voice_id: str) -> int:
     """One shard at a time of a campaign shared by every machine (redis extra)."""
     done = 0
