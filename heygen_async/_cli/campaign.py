@@ -29,7 +29,6 @@ from typing import Any
 import attrs
 
 from heygen_async import (
-    AuthenticationError,
     Client,
     HeyGenError,
     JobRecord,
@@ -43,6 +42,7 @@ from .common import (
     error,
     positive_float,
     positive_int,
+    precheck_failed,
 )
 from .inputs import InputError, Job
 from .progress import make_reporter
@@ -233,15 +233,8 @@ async def _voices_ok(
     """``None`` if every voice exists, else the exit code (message printed)."""
     try:
         await check_voices(client, jobs)
-    except InputError as exc:
-        error("render", str(exc))
-        return EXIT_USAGE
-    except AuthenticationError as exc:
-        error("render", f"the API key was rejected ({exc})")
-        return EXIT_USAGE
-    except HeyGenError as exc:
-        error("render", f"cannot reach HeyGen: {exc}")
-        return EXIT_FAILED
+    except (InputError, HeyGenError) as exc:
+        return precheck_failed("render", exc)
     return None
 
 

@@ -13,7 +13,16 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 
-from heygen_async import Client, ConfigurationError, PollPolicy, _log
+from heygen_async import (
+    AuthenticationError,
+    Client,
+    ConfigurationError,
+    HeyGenError,
+    PollPolicy,
+    _log,
+)
+
+from .inputs import InputError
 
 
 __all__ = [
@@ -32,6 +41,7 @@ __all__ = [
     "poll_policy",
     "positive_float",
     "positive_int",
+    "precheck_failed",
     "sdk_logging",
 ]
 
@@ -157,6 +167,23 @@ def make_client(
 def error(command: str, message: str) -> None:
     """Print ``heygen-async COMMAND: message`` to stderr."""
     print(f"heygen-async {command}: {message}", file=sys.stderr, flush=True)
+
+
+def precheck_failed(command: str, exc: InputError | HeyGenError) -> int:
+    """
+    Print why a check before sending failed; the exit code.
+
+    Bad input and a rejected key are usage errors (nothing was sent);
+    anything else means HeyGen could not be asked.
+    """
+    if isinstance(exc, InputError):
+        error(command, str(exc))
+        return EXIT_USAGE
+    if isinstance(exc, AuthenticationError):
+        error(command, f"the API key was rejected ({exc})")
+        return EXIT_USAGE
+    error(command, f"cannot reach HeyGen: {exc}")
+    return EXIT_FAILED
 
 
 LOG_FORMAT = "heygen-async: %(levelname)s %(message)s"

@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from heygen_async import (
-    AuthenticationError,
     Client,
     HeyGenError,
     JournalBusyError,
@@ -38,6 +37,7 @@ from .common import (
     error,
     make_client,
     poll_policy,
+    precheck_failed,
 )
 from .cost import (
     Plan,
@@ -125,15 +125,8 @@ async def _render(
         try:
             await check_voices(client, jobs)
             config.check_spend = spend(balance=await fetch_balance(client))
-        except InputError as exc:
-            error("render", str(exc))
-            return EXIT_USAGE
-        except AuthenticationError as exc:
-            error("render", f"the API key was rejected ({exc})")
-            return EXIT_USAGE
-        except HeyGenError as exc:
-            error("render", f"cannot reach HeyGen: {exc}")
-            return EXIT_FAILED
+        except (InputError, HeyGenError) as exc:
+            return precheck_failed("render", exc)
         try:
             report = await run_jobs(client, jobs, config, reporter)
         except (sqlite3.Error, ValueError) as exc:  # ValueError: a corrupt row
@@ -252,12 +245,8 @@ def dry_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     try:
         plan = asyncio.run(check())
-    except AuthenticationError as exc:
-        error("render", f"the API key was rejected ({exc})")
-        return EXIT_USAGE
     except HeyGenError as exc:
-        error("render", f"cannot reach HeyGen: {exc}")
-        return EXIT_FAILED
+        return precheck_failed("render", exc)
     if args.json:
         print(json.dumps({**plan.to_json(), "problems": problems}))
     else:
