@@ -11,10 +11,12 @@ are stable event names (``heygen.retry``) followed by ``key=value`` details.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 
 __all__ = [
     "LOGGER_NAMES",
+    "SchemaDrift",
     "batch_logger",
     "coordinator_logger",
     "download_logger",
@@ -53,3 +55,34 @@ LOGGER_NAMES: tuple[str, ...] = (
     fastapi_logger.name,
     testing_logger.name,
 )
+
+
+class SchemaDrift:
+    """
+    Reports each (route, field) that stopped decoding once, not every tick.
+
+    A field HeyGen reshaped fails every poll until the SDK is updated; one
+    warning with the request id is what an operator needs, not thousands.
+    """
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._reported: set[tuple[str, str]] = set()
+
+    def report(self, route: str, fields: Iterable[str], request_id: str | None) -> None:
+        """Log ``heygen.schema_drift`` for each field not reported yet."""
+        for field in fields:
+            if (route, field) in self._reported:
+                continue
+            self._reported.add((route, field))
+            self._log.warning(
+                "heygen.schema_drift route=%s field=%s request_id=%s",
+                route,
+                field,
+                request_id,
+                extra={
+                    "heygen.route": route,
+                    "heygen.field": field,
+                    "heygen.request_id": request_id,
+                },
+            )

@@ -24,7 +24,6 @@ import heapq
 import itertools
 import random
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from . import _log
 from ._aio import cancel_and_wait
@@ -35,7 +34,7 @@ from ._models import StatusItem, Video, VideoStatus
 from ._observe.instrument import Instrumentation
 from ._pacing.model import RenderFeatures, render_seconds
 from ._pacing.pacer import Pacer
-from ._watch import Owner, Watch
+from ._watch import Backend, Owner, Watch
 from .exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -65,16 +64,6 @@ _BULK = "GET /v3/videos/statuses"
 _DETAIL = "GET /v3/videos/{video_id}"
 # Terminal webhook results kept for videos nobody waits on (yet).
 _EARLY_MAX = 1_000
-
-
-class Backend(Protocol):
-    """The two reads the scheduler needs; the client provides them."""
-
-    async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
-        """Bulk status for up to 100 ids; UndecodableRowsError keeps the rest."""
-
-    async def get_video(self, video_id: str) -> Video:
-        """One video with URLs and failure details."""
 
 
 class Scheduler:
@@ -115,7 +104,7 @@ class Scheduler:
         self._closed = False
         self._early: dict[str, Video] = {}
         self._settled: dict[str, None] = {}  # recently finished ids, in order
-        self._drifted: set[tuple[str, str]] = set()  # (route, field) reported
+        self._drift = _log.SchemaDrift(log)
         self.bulk_supported = True
         # Learned timing is per process; with a shared poller it would pace
         # other processes' jobs from a model that never saw their requests.
@@ -459,7 +448,7 @@ class Scheduler:
                 items = await self._backend.get_statuses(ids)
         except UndecodableRowsError as exc:
             # One odd row (or body) must not stall the rest of the chunk.
-            self._drift(_BULK, exc.fields, exc.request_id)
+            self._drift.report(_BULK, exc.fields, exc.request_id)
             items, unread = exc.items, exc.video_ids
         except NotFoundError:
             log.warning("heygen.bulk_status_unavailable falling back to single GETs")
@@ -497,24 +486,6 @@ class Scheduler:
         for video_id in ids:
             if video_id not in seen:
                 self._count_missing(video_id, by_id[video_id])
-
-    def _drift(self, route: str, fields: Iterable[str], request_id: str | None) -> None:
-        """Report each (route, field) that stopped decoding once, not per tick."""
-        for field in fields:
-            if (route, field) in self._drifted:
-                continue
-            self._drifted.add((route, field))
-            log.warning(
-                "heygen.schema_drift route=%s field=%s request_id=%s",
-                route,
-                field,
-                request_id,
-                extra={
-                    "heygen.route": route,
-                    "heygen.field": field,
-                    "heygen.request_id": request_id,
-                },
-            )
 
     def _fetch_each(self, ids: Sequence[str], by_id: dict[str, list[Watch]]) -> None:
         """The fallback: one GET per video, as peers do for every poll."""
@@ -564,7 +535,7 @@ class Scheduler:
         except ResponseValidationError as exc:
             # HeyGen may have rendered it: keep polling until the deadline,
             # never report a job failed because we could not read it.
-            self._drift(_DETAIL, exc.fields or ("$.data",), exc.request_id)
+            self._drift.report(_DETAIL, exc.fields or ("$.data",), exc.request_id)
             self._retry_later(watches)
             return
         except HeyGenError as exc:

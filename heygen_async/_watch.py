@@ -1,5 +1,6 @@
 """
-One wait on one video: the state the scheduler keeps per job.
+One wait on one video: the state the scheduler keeps per job, and the two
+protocols around it (the client that answers polls, the batch that owns jobs).
 
 Its cadence (interval, next poll, deadline), its result (a future) and what
 the learned timing (``_pacing``) reads and caches: when it started, when it
@@ -9,14 +10,25 @@ was last asked about, and its predicted render time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Protocol
 
 from ._config import PollPolicy
-from ._models import Video, VideoStatus
+from ._models import StatusItem, Video, VideoStatus
 from ._pacing.model import Prediction, RenderFeatures
 
 
-__all__ = ["Owner", "Watch"]
+__all__ = ["Backend", "Owner", "Watch"]
+
+
+class Backend(Protocol):
+    """The two reads the scheduler needs; the client provides them."""
+
+    async def get_statuses(self, video_ids: Iterable[str]) -> list[StatusItem]:
+        """Bulk status for up to 100 ids; UndecodableRowsError keeps the rest."""
+
+    async def get_video(self, video_id: str) -> Video:
+        """One video with URLs and failure details."""
 
 
 class Owner(Protocol):
