@@ -11,6 +11,11 @@ lapses and a survivor resumes it with the same Idempotency-Keys, so nothing
 is paid twice. Each shard's results go to ``OUT/.heygen/``; ``results --redis
 URL --campaign NAME`` writes ``OUT/results.jsonl`` for the whole campaign.
 
+Every process of a campaign shares one :class:`~heygen_async.RedisCoordinator`
+on the same Redis: one account-wide cap (``--account-concurrency``), one
+``Retry-After`` gate, one poller. ``--max-in-flight`` stays per process: how
+many of its jobs run or queue for an account slot at once.
+
 Nothing here imports redis until a campaign runs.
 """
 
@@ -30,9 +35,11 @@ import attrs
 
 from heygen_async import (
     Client,
+    Coordinator,
     HeyGenError,
     JobRecord,
     JobStore,
+    JournalBusyError,
 )
 
 from .common import (
@@ -54,12 +61,18 @@ __all__ = [
     "add_options",
     "add_results_command",
     "check_args",
+    "make_coordinator",
     "record_result",
     "render",
     "shard_of",
 ]
 
 _SHARD_RESULTS = ".heygen"
+# The journals' and the coordinator's: every campaign on one Redis, and any
+# RedisCoordinator left at its default namespace, share the account's cap.
+_NAMESPACE = "heygen"
+# The poller's lock never outlives a dead machine longer than this.
+_LEADER_TTL = 10.0
 
 VoiceCheck = Callable[[Client, Sequence[Job]], Awaitable[None]]
 
@@ -84,7 +97,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=30.0,
         metavar="SECONDS",
-        help="how long a dead machine's shard stays claimed (default: %(default)g)",
+        help="how long a dead machine's shard and its reserved account slots "
+        "stay claimed (default: %(default)g)",
+    )
+    add(
+        "--account-concurrency",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="the account's cap on unfinished videos, shared by every machine "
+        "of the campaign (default: %(default)s, pay-as-you-go)",
     )
 
 
@@ -114,6 +136,26 @@ def check_args(args: argparse.Namespace) -> str | None:
     if args.fresh or args.retry_failed:
         return "--fresh and --retry-failed do not apply to a campaign"
     return None
+
+
+def make_coordinator(args: argparse.Namespace) -> Coordinator | None:
+    """
+    The coordinator a campaign's client shares the account through, if any.
+
+    Raises:
+        ImportError: The redis extra is missing (the message names it).
+    """
+    if args.redis is None:
+        return None
+    from heygen_async import RedisCoordinator
+
+    return RedisCoordinator(
+        args.redis,
+        namespace=_NAMESPACE,
+        account_concurrency=args.account_concurrency,
+        reservation_lease=args.lease,
+        leader_ttl=min(_LEADER_TTL, args.lease),
+    )
 
 
 def fingerprint(jobs: Sequence[Job]) -> str:
@@ -159,12 +201,9 @@ async def _render(
     environ: Mapping[str, str],
     check_voices: VoiceCheck,
 ) -> int:
-    try:
-        from heygen_async import claim_shards  # its error names the extra
-    except ImportError as exc:
-        error("render", str(exc))
-        return EXIT_USAGE
     from redis.exceptions import RedisError
+
+    from heygen_async import claim_shards  # the coordinator checked the extra
 
     await asyncio.to_thread((config.out / _SHARD_RESULTS).mkdir, exist_ok=True)
     async with client:
@@ -174,6 +213,7 @@ async def _render(
             args.redis,
             args.campaign,
             args.shards,
+            namespace=_NAMESPACE,
             lease=args.lease,
             poll=min(1.0, args.lease / 5),
             fingerprint=fingerprint(jobs),
@@ -220,7 +260,13 @@ async def _run_shards(
             results_file=f"{_SHARD_RESULTS}/{args.campaign}-{shard}.jsonl",
         )
         reporter = make_reporter(environ=environ, plain=args.json)
-        report = await run_jobs(client, mine, shard_config, reporter)
+        try:
+            report = await run_jobs(client, mine, shard_config, reporter)
+        except JournalBusyError:
+            # This process stalled past --lease and another took the shard
+            # over: it finishes there, with the same keys. Not a failure.
+            print(f"Shard {shard}: taken over by another process", file=sys.stderr)
+            continue
         if report.interrupted:  # the shard is not done: leave it to a rerun
             return report.exit_code
         worst = max(worst, report.exit_code)

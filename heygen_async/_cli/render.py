@@ -191,7 +191,12 @@ def render(
         return EXIT_USAGE
     poll = poll_policy(args.poll_interval)
     try:
-        client = make_client(args, environ, poll=poll)
+        coordinator = campaign.make_coordinator(args)
+    except ImportError as exc:  # the redis extra
+        error("render", str(exc))
+        return EXIT_USAGE
+    try:
+        client = make_client(args, environ, poll=poll, coordinator=coordinator)
     except HeyGenError as exc:  # ConfigurationError
         error("render", str(exc))
         return EXIT_USAGE

@@ -29,13 +29,14 @@ JOBS = 1000
 SHARDS = 16
 PROCESSES = 8
 KILLED = 2
+CAP = 10
 
 
 @pytest.fixture(name="server")
 def _server() -> Iterator[str]:
-    """A fake HeyGen in its own process, millisecond renders, no cap."""
+    """A fake HeyGen in its own process, millisecond renders, a cap of 10."""
     with fake_server_process(
-        "--render-seconds", "0.05:0.2", "--concurrency-limit", "none"
+        "--render-seconds", "0.05:0.2", "--concurrency-limit", str(CAP)
     ) as (_, url):
         yield url
 
@@ -102,6 +103,9 @@ def test_campaign_survives_killed_machines(
     found = stats(server)
     assert found["jobs_created"] == JOBS
     assert found["duplicate_jobs"] == 0
+    # Every machine shared the account's cap: HeyGen never refused a create.
+    assert found["responses"]["POST /v3/videos"].get("429", 0) == 0
+    assert found["peak_in_flight"] <= CAP
     out = tmp_path / "all"
     argv = ["results", "--redis", redis_server.url, "--campaign", "spring"]
     assert main([*argv, "--out", str(out)], environ={}) == 0
