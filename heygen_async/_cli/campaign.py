@@ -51,6 +51,7 @@ from .common import (
     positive_int,
     precheck_failed,
 )
+from .cost import SpendCheck, SpendRefused, fetch_balance
 from .inputs import InputError, Job
 from .progress import make_reporter
 from .results import RESULTS_FILE, Result, write_results
@@ -184,13 +185,17 @@ def render(
     environ: Mapping[str, str],
     *,
     check_voices: VoiceCheck,
+    spend: Callable[..., SpendCheck],
 ) -> int:
     """
     Run this machine's part of a campaign; see the module docstring.
 
-    *check_voices* raises :class:`InputError` for unknown voice ids.
+    *check_voices* raises :class:`InputError` for unknown voice ids; *spend*
+    makes the spend check, given the balance.
     """
-    return asyncio.run(_render(client, jobs, config, args, environ, check_voices))
+    return asyncio.run(
+        _render(client, jobs, config, args, environ, check_voices, spend)
+    )
 
 
 async def _render(
@@ -200,6 +205,7 @@ async def _render(
     args: argparse.Namespace,
     environ: Mapping[str, str],
     check_voices: VoiceCheck,
+    spend: Callable[..., SpendCheck],
 ) -> int:
     from redis.exceptions import RedisError
 
@@ -207,8 +213,11 @@ async def _render(
 
     await asyncio.to_thread((config.out / _SHARD_RESULTS).mkdir, exist_ok=True)
     async with client:
-        if (code := await _voices_ok(client, jobs, check_voices)) is not None:
-            return code
+        try:
+            await check_voices(client, jobs)
+            check = spend(balance=await fetch_balance(client))
+        except (InputError, HeyGenError) as exc:
+            return precheck_failed("render", exc)
         shards = claim_shards(
             args.redis,
             args.campaign,
@@ -219,9 +228,10 @@ async def _render(
             fingerprint=fingerprint(jobs),
         )
         try:
+            await _check_spend(args, jobs, check)
             async with contextlib.aclosing(shards):
                 return await _run_shards(client, jobs, config, args, environ, shards)
-        except ValueError as exc:  # another split, or other inputs
+        except (ValueError, SpendRefused) as exc:  # another split, other inputs
             error("render", str(exc))
             return EXIT_USAGE
         except CommandMismatch as exc:
@@ -236,6 +246,36 @@ async def _render(
         except RedisError as exc:
             error("render", f"Redis at --redis failed: {exc}")
             return EXIT_FAILED
+
+
+async def _check_spend(
+    args: argparse.Namespace, jobs: Sequence[Job], check: SpendCheck
+) -> None:
+    """
+    Estimate what the whole campaign has left to send, before any shard.
+
+    Jobs any machine already sent are not counted: the balance paid for them.
+    Every machine checks at its start, so one whose estimate is over the
+    balance refuses (unless ``--yes``) while the others go on.
+
+    Raises:
+        SpendRefused: Over the balance, or not confirmed.
+    """
+    from heygen_async import campaign_records
+
+    try:
+        shards = await campaign_records(args.redis, args.campaign, namespace=_NAMESPACE)
+    except ValueError:  # a new campaign: nothing sent yet
+        shards = {}
+    sent = {
+        str(record.tag)
+        for records in shards.values()
+        for record in records
+        if record.video_id is not None or record.outcome is not None
+    }
+    unsent = [job.request for job in jobs if job.tag not in sent]
+    if unsent:  # nothing left to pay for: nothing to check
+        check(unsent, len(jobs))
 
 
 async def _run_shards(
@@ -271,17 +311,6 @@ async def _run_shards(
             return report.exit_code
         worst = max(worst, report.exit_code)
     return worst
-
-
-async def _voices_ok(
-    client: Client, jobs: Sequence[Job], check_voices: VoiceCheck
-) -> int | None:
-    """``None`` if every voice exists, else the exit code (message printed)."""
-    try:
-        await check_voices(client, jobs)
-    except (InputError, HeyGenError) as exc:
-        return precheck_failed("render", exc)
-    return None
 
 
 def record_result(record: JobRecord) -> Result | None:

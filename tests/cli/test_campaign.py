@@ -214,7 +214,8 @@ def test_campaign_in_one_process(
         ]
         before = served.stats.total_requests
         assert render("--voice-id", VOICE_ID) == 0  # the campaign is done
-        assert served.stats.total_requests == before + 1  # the voice check only
+        # The voice check and the balance only.
+        assert served.stats.total_requests == before + 2
         assert render("--voice-id", VOICE_ID, shards=4) == 2
         assert "shards=4 does not match the campaign" in capsys.readouterr().err
         # The same manifest by another path: other tags, other keys.
@@ -263,3 +264,38 @@ def test_without_the_redis_extra_the_cli_says_what_to_install(
     )
     assert done.returncode == 2, done.stderr
     assert "pip install 'heygen-async[redis]'" in done.stderr
+
+
+def test_a_campaign_over_the_balance_sends_nothing_unless_yes(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The campaign is estimated whole, less what was sent, before any shard."""
+    manifest = tmp_path / "m.csv"
+    rows = "".join(f"p{i},https://example.com/p{i}.jpg\n" for i in range(3))
+    manifest.write_text("name,image_url\n" + rows)
+    minute = " ".join(["word"] * 150)  # 60 s, 6 usd at the default rate
+    with threaded_fake(credits=5) as served:
+
+        def render(*extra: str) -> int:
+            argv = [
+                *("render", str(manifest), "--script", minute, "--voice-id", VOICE_ID),
+                *("--redis", redis_server.url, "--campaign", "paid", "--shards", "2"),
+                *(*FAST, "--no-download", "--json", "--out", str(tmp_path / "out")),
+                *("--base-url", served.url, "--api-key", served.fake.api_key),
+            ]
+            return main([*argv, *extra], environ={})
+
+        assert render() == 2
+        assert served.stats.jobs_created == 0
+        err = capsys.readouterr().err
+        assert "~18.00 usd (estimated)" in err
+        assert "above the balance (5.00 usd); nothing was sent" in err
+        with redis.Redis.from_url(redis_server.url) as raw:
+            assert not raw.keys("hg:{heygen}:campaign:paid*")  # nothing claimed
+        assert render("--yes") == 0
+        assert served.stats.jobs_created == 3
+        capsys.readouterr()
+        # Every job was sent: nothing left to pay for, so nothing to refuse.
+        assert render() == 0
+        assert "Estimate" not in capsys.readouterr().err
+        assert served.stats.jobs_created == 3
