@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,10 @@ import redis
 
 import heygen_async as hg
 from heygen_async._cli import main
-from heygen_async._cli.campaign import check_args, record_result, shard_of
+from heygen_async._cli.campaign import _run_shards, check_args, record_result, shard_of
+from heygen_async._cli.common import poll_policy
+from heygen_async._cli.inputs import Defaults, collect
+from heygen_async._cli.run import RunConfig
 from tests.helpers.cli import FAST, VOICE_ID, threaded_fake
 from tests.helpers.fake import fake_server_process
 from tests.helpers.redis import RedisServer
@@ -59,7 +62,7 @@ def command(url: str, redis: str, manifest: Path, out: Path) -> list[str]:
     return [
         *(sys.executable, "-m", "heygen_async", "render", str(manifest)),
         *("--redis", redis, "--campaign", "spring", "--shards", str(SHARDS)),
-        *("--lease", "1", "--voice-id", VOICE_ID, "--poll-interval", "0.02"),
+        *("--lease", "3", "--voice-id", VOICE_ID, "--poll-interval", "0.02"),
         *("--base-url", url, "--api-key", "fake-api-key"),
         *("--no-download", "--json", "--out", str(out)),
     ]
@@ -299,3 +302,35 @@ def test_a_campaign_over_the_balance_sends_nothing_unless_yes(
         assert render() == 0
         assert "Estimate" not in capsys.readouterr().err
         assert served.stats.jobs_created == 3
+
+
+async def test_a_shard_another_process_took_over_is_not_a_failure(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shard lost past --lease is left to its new holder; the next one runs."""
+    manifest = tmp_path / "m.csv"
+    write_manifest(manifest, 4)
+    jobs = collect([str(manifest)], Defaults(voice_id=VOICE_ID))
+    args = argparse.Namespace(shards=1, campaign="over", json=True)
+    config = RunConfig(out=tmp_path, download=False, emit=False, poll=poll_policy(0.01))
+    (tmp_path / ".heygen").mkdir()
+    # Another process took shard 0 over while this one was stalled.
+    holder = hg.RedisStore(redis_server.url, "over/0", run_id="over/0")
+    await holder.open()
+
+    async def leased() -> AsyncIterator[tuple[int, hg.JobStore]]:
+        yield 0, hg.RedisStore(redis_server.url, "over/0", run_id="over/0")
+        yield 0, hg.MemoryStore()  # the next shard this process claims
+
+    try:
+        with threaded_fake() as served:
+            async with hg.Client(
+                api_key=served.fake.api_key, base_url=served.url
+            ) as client:
+                code = await _run_shards(client, jobs, config, args, {}, leased())
+            created = served.stats.jobs_created
+    finally:
+        await holder.close()
+    assert code == 0
+    assert created == 4  # by the next shard only
+    assert "Shard 0: taken over by another process" in capsys.readouterr().err
