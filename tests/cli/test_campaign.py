@@ -39,7 +39,7 @@ CAP = 10
 def _server() -> Iterator[str]:
     """A fake HeyGen in its own process, millisecond renders, a cap of 10."""
     with fake_server_process(
-        "--render-seconds", "0.05:0.2", "--concurrency-limit", str(CAP)
+        "--render-seconds", "0.02:0.1", "--concurrency-limit", str(CAP)
     ) as (_, url):
         yield url
 
