@@ -11,6 +11,11 @@ lapses and a survivor resumes it with the same Idempotency-Keys, so nothing
 is paid twice. Each shard's results go to ``OUT/.heygen/``; ``results --redis
 URL --campaign NAME`` writes ``OUT/results.jsonl`` for the whole campaign.
 
+Every process of a campaign shares one :class:`~heygen_async.RedisCoordinator`
+on the same Redis: one account-wide cap (``--account-concurrency``), one
+``Retry-After`` gate, one poller. ``--max-in-flight`` stays per process: how
+many of its jobs run or queue for an account slot at once.
+
 Nothing here imports redis until a campaign runs.
 """
 
@@ -30,9 +35,11 @@ import attrs
 
 from heygen_async import (
     Client,
+    Coordinator,
     HeyGenError,
     JobRecord,
     JobStore,
+    JournalBusyError,
 )
 
 from .common import (
@@ -44,6 +51,7 @@ from .common import (
     positive_int,
     precheck_failed,
 )
+from .cost import SpendCheck, SpendRefused, fetch_balance
 from .inputs import InputError, Job
 from .progress import make_reporter
 from .results import RESULTS_FILE, Result, write_results
@@ -54,12 +62,18 @@ __all__ = [
     "add_options",
     "add_results_command",
     "check_args",
+    "make_coordinator",
     "record_result",
     "render",
     "shard_of",
 ]
 
 _SHARD_RESULTS = ".heygen"
+# The journals' and the coordinator's: every campaign on one Redis, and any
+# RedisCoordinator left at its default namespace, share the account's cap.
+_NAMESPACE = "heygen"
+# The poller's lock never outlives a dead machine longer than this.
+_LEADER_TTL = 10.0
 
 VoiceCheck = Callable[[Client, Sequence[Job]], Awaitable[None]]
 
@@ -84,7 +98,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         type=positive_float,
         default=30.0,
         metavar="SECONDS",
-        help="how long a dead machine's shard stays claimed (default: %(default)g)",
+        help="how long a dead machine's shard and its reserved account slots "
+        "stay claimed (default: %(default)g)",
+    )
+    add(
+        "--account-concurrency",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="the account's cap on unfinished videos, shared by every machine "
+        "of the campaign (default: %(default)s, pay-as-you-go)",
     )
 
 
@@ -116,6 +139,26 @@ def check_args(args: argparse.Namespace) -> str | None:
     return None
 
 
+def make_coordinator(args: argparse.Namespace) -> Coordinator | None:
+    """
+    The coordinator a campaign's client shares the account through, if any.
+
+    Raises:
+        ImportError: The redis extra is missing (the message names it).
+    """
+    if args.redis is None:
+        return None
+    from heygen_async import RedisCoordinator
+
+    return RedisCoordinator(
+        args.redis,
+        namespace=_NAMESPACE,
+        account_concurrency=args.account_concurrency,
+        reservation_lease=args.lease,
+        leader_ttl=min(_LEADER_TTL, args.lease),
+    )
+
+
 def fingerprint(jobs: Sequence[Job]) -> str:
     """
     A digest of every input's tag: the same inputs on every machine.
@@ -142,13 +185,17 @@ def render(
     environ: Mapping[str, str],
     *,
     check_voices: VoiceCheck,
+    spend: Callable[..., SpendCheck],
 ) -> int:
     """
     Run this machine's part of a campaign; see the module docstring.
 
-    *check_voices* raises :class:`InputError` for unknown voice ids.
+    *check_voices* raises :class:`InputError` for unknown voice ids; *spend*
+    makes the spend check, given the balance.
     """
-    return asyncio.run(_render(client, jobs, config, args, environ, check_voices))
+    return asyncio.run(
+        _render(client, jobs, config, args, environ, check_voices, spend)
+    )
 
 
 async def _render(
@@ -158,30 +205,33 @@ async def _render(
     args: argparse.Namespace,
     environ: Mapping[str, str],
     check_voices: VoiceCheck,
+    spend: Callable[..., SpendCheck],
 ) -> int:
-    try:
-        from heygen_async import claim_shards  # its error names the extra
-    except ImportError as exc:
-        error("render", str(exc))
-        return EXIT_USAGE
     from redis.exceptions import RedisError
+
+    from heygen_async import claim_shards  # the coordinator checked the extra
 
     await asyncio.to_thread((config.out / _SHARD_RESULTS).mkdir, exist_ok=True)
     async with client:
-        if (code := await _voices_ok(client, jobs, check_voices)) is not None:
-            return code
+        try:
+            await check_voices(client, jobs)
+            check = spend(balance=await fetch_balance(client))
+        except (InputError, HeyGenError) as exc:
+            return precheck_failed("render", exc)
         shards = claim_shards(
             args.redis,
             args.campaign,
             args.shards,
+            namespace=_NAMESPACE,
             lease=args.lease,
             poll=min(1.0, args.lease / 5),
             fingerprint=fingerprint(jobs),
         )
         try:
+            await _check_spend(args, jobs, check)
             async with contextlib.aclosing(shards):
                 return await _run_shards(client, jobs, config, args, environ, shards)
-        except ValueError as exc:  # another split, or other inputs
+        except (ValueError, SpendRefused) as exc:  # another split, other inputs
             error("render", str(exc))
             return EXIT_USAGE
         except CommandMismatch as exc:
@@ -196,6 +246,36 @@ async def _render(
         except RedisError as exc:
             error("render", f"Redis at --redis failed: {exc}")
             return EXIT_FAILED
+
+
+async def _check_spend(
+    args: argparse.Namespace, jobs: Sequence[Job], check: SpendCheck
+) -> None:
+    """
+    Estimate what the whole campaign has left to send, before any shard.
+
+    Jobs any machine already sent are not counted: the balance paid for them.
+    Every machine checks at its start, so one whose estimate is over the
+    balance refuses (unless ``--yes``) while the others go on.
+
+    Raises:
+        SpendRefused: Over the balance, or not confirmed.
+    """
+    from heygen_async import campaign_records
+
+    try:
+        shards = await campaign_records(args.redis, args.campaign, namespace=_NAMESPACE)
+    except ValueError:  # a new campaign: nothing sent yet
+        shards = {}
+    sent = {
+        str(record.tag)
+        for records in shards.values()
+        for record in records
+        if record.video_id is not None or record.outcome is not None
+    }
+    unsent = [job.request for job in jobs if job.tag not in sent]
+    if unsent:  # nothing left to pay for: nothing to check
+        check(unsent, len(jobs))
 
 
 async def _run_shards(
@@ -220,22 +300,17 @@ async def _run_shards(
             results_file=f"{_SHARD_RESULTS}/{args.campaign}-{shard}.jsonl",
         )
         reporter = make_reporter(environ=environ, plain=args.json)
-        report = await run_jobs(client, mine, shard_config, reporter)
+        try:
+            report = await run_jobs(client, mine, shard_config, reporter)
+        except JournalBusyError:
+            # This process stalled past --lease and another took the shard
+            # over: it finishes there, with the same keys. Not a failure.
+            print(f"Shard {shard}: taken over by another process", file=sys.stderr)
+            continue
         if report.interrupted:  # the shard is not done: leave it to a rerun
             return report.exit_code
         worst = max(worst, report.exit_code)
     return worst
-
-
-async def _voices_ok(
-    client: Client, jobs: Sequence[Job], check_voices: VoiceCheck
-) -> int | None:
-    """``None`` if every voice exists, else the exit code (message printed)."""
-    try:
-        await check_voices(client, jobs)
-    except (InputError, HeyGenError) as exc:
-        return precheck_failed("render", exc)
-    return None
 
 
 def record_result(record: JobRecord) -> Result | None:

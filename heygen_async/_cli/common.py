@@ -17,6 +17,7 @@ from heygen_async import (
     AuthenticationError,
     Client,
     ConfigurationError,
+    Coordinator,
     HeyGenError,
     PollPolicy,
     _log,
@@ -141,9 +142,12 @@ def make_client(
     environ: Mapping[str, str],
     *,
     poll: PollPolicy | None = None,
+    coordinator: Coordinator | None = None,
 ) -> Client:
     """
     A client from ``--api-key`` / ``--base-url``, then *environ*.
+
+    *coordinator* shares the account's cap with other processes (campaigns).
 
     Raises:
         ConfigurationError: No API key anywhere, or an unusable base URL.
@@ -161,6 +165,7 @@ def make_client(
         poll=poll,
         environ=environ,
         user_agent="heygen-async-cli",
+        coordinator=coordinator,
     )
 
 

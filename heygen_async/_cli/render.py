@@ -191,7 +191,12 @@ def render(
         return EXIT_USAGE
     poll = poll_policy(args.poll_interval)
     try:
-        client = make_client(args, environ, poll=poll)
+        coordinator = campaign.make_coordinator(args)
+    except ImportError as exc:  # the redis extra
+        error("render", str(exc))
+        return EXIT_USAGE
+    try:
+        client = make_client(args, environ, poll=poll, coordinator=coordinator)
     except HeyGenError as exc:  # ConfigurationError
         error("render", str(exc))
         return EXIT_USAGE
@@ -206,10 +211,6 @@ def render(
         fresh=args.fresh,
         retry_failed=args.retry_failed,
     )
-    if args.redis is not None:  # several machines, one campaign
-        return campaign.render(
-            client, jobs, config, args, environ, check_voices=check_voices
-        )
     reporter = make_reporter(environ=environ, plain=args.json)
     spend = functools.partial(
         SpendCheck,
@@ -220,6 +221,10 @@ def render(
         confirm_over=args.confirm_over,
         interactive=sys.stdin.isatty() and sys.stderr.isatty(),
     )
+    if args.redis is not None:  # several machines, one campaign
+        return campaign.render(
+            client, jobs, config, args, environ, check_voices=check_voices, spend=spend
+        )
     resume = resume_command(argv)
     return asyncio.run(_render(client, jobs, config, reporter, resume, spend))
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,10 @@ import redis
 
 import heygen_async as hg
 from heygen_async._cli import main
-from heygen_async._cli.campaign import check_args, record_result, shard_of
+from heygen_async._cli.campaign import _run_shards, check_args, record_result, shard_of
+from heygen_async._cli.common import poll_policy
+from heygen_async._cli.inputs import Defaults, collect
+from heygen_async._cli.run import RunConfig
 from tests.helpers.cli import FAST, VOICE_ID, threaded_fake
 from tests.helpers.fake import fake_server_process
 from tests.helpers.redis import RedisServer
@@ -29,13 +32,14 @@ JOBS = 1000
 SHARDS = 16
 PROCESSES = 8
 KILLED = 2
+CAP = 10
 
 
 @pytest.fixture(name="server")
 def _server() -> Iterator[str]:
-    """A fake HeyGen in its own process, millisecond renders, no cap."""
+    """A fake HeyGen in its own process, millisecond renders, a cap of 10."""
     with fake_server_process(
-        "--render-seconds", "0.05:0.2", "--concurrency-limit", "none"
+        "--render-seconds", "0.02:0.1", "--concurrency-limit", str(CAP)
     ) as (_, url):
         yield url
 
@@ -58,7 +62,7 @@ def command(url: str, redis: str, manifest: Path, out: Path) -> list[str]:
     return [
         *(sys.executable, "-m", "heygen_async", "render", str(manifest)),
         *("--redis", redis, "--campaign", "spring", "--shards", str(SHARDS)),
-        *("--lease", "1", "--voice-id", VOICE_ID, "--poll-interval", "0.02"),
+        *("--lease", "3", "--voice-id", VOICE_ID, "--poll-interval", "0.02"),
         *("--base-url", url, "--api-key", "fake-api-key"),
         *("--no-download", "--json", "--out", str(out)),
     ]
@@ -102,6 +106,9 @@ def test_campaign_survives_killed_machines(
     found = stats(server)
     assert found["jobs_created"] == JOBS
     assert found["duplicate_jobs"] == 0
+    # Every machine shared the account's cap: HeyGen never refused a create.
+    assert found["responses"]["POST /v3/videos"].get("429", 0) == 0
+    assert found["peak_in_flight"] <= CAP
     out = tmp_path / "all"
     argv = ["results", "--redis", redis_server.url, "--campaign", "spring"]
     assert main([*argv, "--out", str(out)], environ={}) == 0
@@ -210,7 +217,8 @@ def test_campaign_in_one_process(
         ]
         before = served.stats.total_requests
         assert render("--voice-id", VOICE_ID) == 0  # the campaign is done
-        assert served.stats.total_requests == before + 1  # the voice check only
+        # The voice check and the balance only.
+        assert served.stats.total_requests == before + 2
         assert render("--voice-id", VOICE_ID, shards=4) == 2
         assert "shards=4 does not match the campaign" in capsys.readouterr().err
         # The same manifest by another path: other tags, other keys.
@@ -259,3 +267,70 @@ def test_without_the_redis_extra_the_cli_says_what_to_install(
     )
     assert done.returncode == 2, done.stderr
     assert "pip install 'heygen-async[redis]'" in done.stderr
+
+
+def test_a_campaign_over_the_balance_sends_nothing_unless_yes(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The campaign is estimated whole, less what was sent, before any shard."""
+    manifest = tmp_path / "m.csv"
+    rows = "".join(f"p{i},https://example.com/p{i}.jpg\n" for i in range(3))
+    manifest.write_text("name,image_url\n" + rows)
+    minute = " ".join(["word"] * 150)  # 60 s, 6 usd at the default rate
+    with threaded_fake(credits=5) as served:
+
+        def render(*extra: str) -> int:
+            argv = [
+                *("render", str(manifest), "--script", minute, "--voice-id", VOICE_ID),
+                *("--redis", redis_server.url, "--campaign", "paid", "--shards", "2"),
+                *(*FAST, "--no-download", "--json", "--out", str(tmp_path / "out")),
+                *("--base-url", served.url, "--api-key", served.fake.api_key),
+            ]
+            return main([*argv, *extra], environ={})
+
+        assert render() == 2
+        assert served.stats.jobs_created == 0
+        err = capsys.readouterr().err
+        assert "~18.00 usd (estimated)" in err
+        assert "above the balance (5.00 usd); nothing was sent" in err
+        with redis.Redis.from_url(redis_server.url) as raw:
+            assert not raw.keys("hg:{heygen}:campaign:paid*")  # nothing claimed
+        assert render("--yes") == 0
+        assert served.stats.jobs_created == 3
+        capsys.readouterr()
+        # Every job was sent: nothing left to pay for, so nothing to refuse.
+        assert render() == 0
+        assert "Estimate" not in capsys.readouterr().err
+        assert served.stats.jobs_created == 3
+
+
+async def test_a_shard_another_process_took_over_is_not_a_failure(
+    redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shard lost past --lease is left to its new holder; the next one runs."""
+    manifest = tmp_path / "m.csv"
+    write_manifest(manifest, 4)
+    jobs = collect([str(manifest)], Defaults(voice_id=VOICE_ID))
+    args = argparse.Namespace(shards=1, campaign="over", json=True)
+    config = RunConfig(out=tmp_path, download=False, emit=False, poll=poll_policy(0.01))
+    (tmp_path / ".heygen").mkdir()
+    # Another process took shard 0 over while this one was stalled.
+    holder = hg.RedisStore(redis_server.url, "over/0", run_id="over/0")
+    await holder.open()
+
+    async def leased() -> AsyncIterator[tuple[int, hg.JobStore]]:
+        yield 0, hg.RedisStore(redis_server.url, "over/0", run_id="over/0")
+        yield 0, hg.MemoryStore()  # the next shard this process claims
+
+    try:
+        with threaded_fake() as served:
+            async with hg.Client(
+                api_key=served.fake.api_key, base_url=served.url
+            ) as client:
+                code = await _run_shards(client, jobs, config, args, {}, leased())
+            created = served.stats.jobs_created
+    finally:
+        await holder.close()
+    assert code == 0
+    assert created == 4  # by the next shard only
+    assert "Shard 0: taken over by another process" in capsys.readouterr().err
