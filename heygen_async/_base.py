@@ -164,6 +164,9 @@ class ClientBase:
         self._observe = Instrumentation.build(hooks=event_hooks, otel=telemetry)
         # aclose() awaits these first, newest first (the scheduler's shutdown).
         self._close_callbacks: list[CloseCallback] = []
+        # ...and runs these last, once nothing it awaits is left: waking
+        # 100,000 waiters (failing their waits) then happens after it returns.
+        self._closed_callbacks: list[Callable[[], None]] = []
         self._scheduler: Scheduler | None = None
         self._coordinator = self._share(coordinator)
         self._http = HTTP(
@@ -259,15 +262,19 @@ class ClientBase:
         if self._owned_session is not None:
             self._bind_loop()  # closing another loop's session would hang
         self._state = _State.CLOSED
-        while self._close_callbacks:
-            callback = self._close_callbacks.pop()
-            try:
-                await callback()
-            except Exception:
-                log.warning("heygen.close_callback_failed", exc_info=True)
-        await self._uploads.aclose()
-        if self._owned_session is not None:
-            await self._owned_session.close()
+        try:
+            while self._close_callbacks:
+                callback = self._close_callbacks.pop()
+                try:
+                    await callback()
+                except Exception:
+                    log.warning("heygen.close_callback_failed", exc_info=True)
+            await self._uploads.aclose()
+            if self._owned_session is not None:
+                await self._owned_session.close()
+        finally:
+            for closed in self._closed_callbacks:
+                closed()
 
     def __del__(self) -> None:
         session = getattr(self, "_owned_session", None)
