@@ -117,6 +117,10 @@ class ClientBase:
     The public constructor arguments are documented on :class:`~heygen_async.Client`.
     """
 
+    # aclose() calls these last, when nothing it awaits is left: waking
+    # 100,000 failed waits then happens after it returns, not inside it.
+    _closed_callbacks: tuple[Callable[[], None], ...] = ()
+
     def __init__(
         self,
         *,
@@ -164,9 +168,6 @@ class ClientBase:
         self._observe = Instrumentation.build(hooks=event_hooks, otel=telemetry)
         # aclose() awaits these first, newest first (the scheduler's shutdown).
         self._close_callbacks: list[CloseCallback] = []
-        # ...and runs these last, once nothing it awaits is left: waking
-        # 100,000 waiters (failing their waits) then happens after it returns.
-        self._closed_callbacks: list[Callable[[], None]] = []
         self._scheduler: Scheduler | None = None
         self._coordinator = self._share(coordinator)
         self._http = HTTP(
