@@ -117,6 +117,10 @@ class ClientBase:
     The public constructor arguments are documented on :class:`~heygen_async.Client`.
     """
 
+    # aclose() calls these last, when nothing it awaits is left: waking
+    # 100,000 failed waits then happens after it returns, not inside it.
+    _closed_callbacks: tuple[Callable[[], None], ...] = ()
+
     def __init__(
         self,
         *,
@@ -259,15 +263,19 @@ class ClientBase:
         if self._owned_session is not None:
             self._bind_loop()  # closing another loop's session would hang
         self._state = _State.CLOSED
-        while self._close_callbacks:
-            callback = self._close_callbacks.pop()
-            try:
-                await callback()
-            except Exception:
-                log.warning("heygen.close_callback_failed", exc_info=True)
-        await self._uploads.aclose()
-        if self._owned_session is not None:
-            await self._owned_session.close()
+        try:
+            while self._close_callbacks:
+                callback = self._close_callbacks.pop()
+                try:
+                    await callback()
+                except Exception:
+                    log.warning("heygen.close_callback_failed", exc_info=True)
+            await self._uploads.aclose()
+            if self._owned_session is not None:
+                await self._owned_session.close()
+        finally:
+            for closed in self._closed_callbacks:
+                closed()
 
     def __del__(self) -> None:
         session = getattr(self, "_owned_session", None)

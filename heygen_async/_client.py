@@ -528,10 +528,10 @@ class Client(ClientBase):
                 observe=self._observe,
                 coordinator=self._coordinator,
             )
-            self._close_callbacks.append(self._scheduler.aclose)
+            self._close_callbacks.append(self._scheduler.stop)
+            self._closed_callbacks = (self._scheduler.fail_pending,)
             self._coordinator.bind(self._scheduler, self._gate)
-            # Closed before the poll loop: step down as the account's poller
-            # while this process still polls, so another takes over at once.
+            # Closed first: step down as the account's poller while still polling.
             if self._coordinator.aclose in self._close_callbacks:
                 self._close_callbacks.remove(self._coordinator.aclose)
                 self._close_callbacks.append(self._coordinator.aclose)

@@ -266,17 +266,24 @@ class Scheduler:
 
     async def aclose(self) -> None:
         """Stop the loop; every pending wait fails with a clear error."""
+        await self.stop()
+        self.fail_pending()
+
+    async def stop(self) -> None:
+        """Stop the loop and refuse new waits; pending ones stay pending."""
         self._closed = True
         await cancel_and_wait([self._task, *self._side_tasks])
         self._task = None
-        # One error per wait: a shared one would grow a traceback per waiter
-        # that re-raises it, and closing would slow down faster than linearly.
+
+    def fail_pending(self) -> None:
+        """Fail every pending wait now, one error each (a shared one grows)."""
         message = "the client was closed while waiting for this video"
         for watches in self._by_id.values():
             for watch in watches:
-                if watch.active:
-                    watch.future.set_exception(HeyGenError(message))
-                    watch.future.exception()  # mark retrieved: nobody may wait
+                future = watch.future
+                if not future.done():
+                    future.set_exception(HeyGenError(message))
+                    future.exception()  # mark retrieved: nobody may wait
         self._instrument.jobs_changed(-len(self._by_id))
         self._by_id.clear()
         self._heap.clear()

@@ -153,6 +153,38 @@ async def test_close_fails_pending_waits(voice_id: str) -> None:
             await waiting
 
 
+async def test_close_wakes_waiters_after_it_returns(fake: FakeHeyGen) -> None:
+    """aclose() fails pending waits last, without running their waiters:
+    with 100,000 of them, waking them is not part of closing."""
+    client = strict_client(fake)
+    waits = [asyncio.create_task(client.wait_for_video(f"v_{i}")) for i in range(50)]
+    await asyncio.sleep(0)
+    await client.aclose()
+    assert client._owned_session is not None
+    assert client._owned_session.closed
+    assert not any(w.done() for w in waits)
+    results = await asyncio.gather(*waits, return_exceptions=True)
+    assert all(isinstance(r, hg.HeyGenError) for r in results)
+    assert all("closed while waiting" in str(r) for r in results)
+
+
+async def test_cancelled_close_still_fails_pending_waits(fake: FakeHeyGen) -> None:
+    """A close cancelled midway still ends every wait: none hangs forever."""
+    client = strict_client(fake)
+    waiting = asyncio.create_task(client.wait_for_video("v_1"))
+    await asyncio.sleep(0)
+    client._close_callbacks.append(asyncio.Event().wait)  # never returns
+    closing = asyncio.create_task(client.aclose())
+    await asyncio.sleep(0.01)
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    with pytest.raises(hg.HeyGenError, match="closed"):
+        await asyncio.wait_for(waiting, 1)
+    assert client._owned_session is not None
+    await client._owned_session.close()  # the cancelled close left it open
+
+
 async def test_not_found_video_fails_after_grace(fake: FakeHeyGen) -> None:
     """An id the server never knew fails with NotFoundError, not a hang."""
     async with strict_client(fake) as client:
