@@ -108,7 +108,7 @@ class Scheduler:
         self.bulk_supported = True
         # Learned timing is per process; with a shared poller it would pace
         # other processes' jobs from a model that never saw their requests.
-        self.pacer = Pacer(enabled=isinstance(self._coordinator, LocalCoordinator))
+        self.pacer = Pacer(enabled=not self._coordinator.shares_polling)
         self.job_polls = 0
         self.status_calls = 0
         self.detail_calls = 0
@@ -549,26 +549,22 @@ class Scheduler:
             log.warning("heygen.detail_failed video_id=%s error=%s", video_id, exc)
             self._retry_later(watches)
             return
-        for watch in watches:
-            watch.last_status = video.status
-        if video.status.is_terminal:
-            self._coordinator.observed(video)  # frees its slot, tells others
-            self._instrument.video_seen(video)
-            if any(w.active for w in watches):
-                self.pacer.found_lost(asyncio.get_running_loop().time())
+        if not video.status.is_terminal:
+            for watch in watches:
+                watch.last_status = video.status
+            self._retry_later(watches)
+            return
+        self._coordinator.observed(video)  # frees its slot, tells others
+        if any(w.active for w in watches):
+            self.pacer.found_lost(asyncio.get_running_loop().time())
         if video.status is VideoStatus.COMPLETED:
             if (seconds := render_seconds(video)) is not None:
                 self.pacer.learn(seconds, watches)
-            for watch in watches:
-                self._settle(watch, video)
-        elif video.status is VideoStatus.FAILED:
+        else:
             log.info(
                 "heygen.video_failed video_id=%s code=%s", video_id, video.failure_code
             )
-            for watch in watches:
-                self._fail(watch, VideoFailedError(video))
-        else:
-            self._retry_later(watches)
+        self._settle_all(video, watches)
 
     def _retry_later(self, watches: list[Watch]) -> None:
         now = asyncio.get_running_loop().time()

@@ -48,7 +48,11 @@ def feed(scheduler: Scheduler | None, event: WebhookEvent) -> bool:
     """What :meth:`Client.feed_webhook` does; whether anyone was waiting."""
     if scheduler is None:  # nobody has ever waited on this client
         return False
-    settled = _settled_video(event)
+    return _feed(scheduler, _settled_video(event), event)
+
+
+def _feed(scheduler: Scheduler, settled: Video | None, event: WebhookEvent) -> bool:
+    """Settle with what a verified event proves, else poll what it names."""
     if settled is not None:
         return scheduler.resolve(settled)
     # Poke every video (no short-circuit): each one may be waited on.
@@ -64,8 +68,8 @@ async def deliver(
     process sharing the account (a verified result is published, anything
     else asks the poller to poll now).
     """
-    waiting = feed(scheduler, event)
     settled = _settled_video(event)
+    waiting = _feed(scheduler, settled, event)
     if settled is not None:
         await coordinator.publish(settled)
     else:

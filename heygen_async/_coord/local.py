@@ -32,6 +32,11 @@ class _LocalSlot:
 class LocalCoordinator:
     """Coordinates nothing: one process, today's behaviour."""
 
+    @property
+    def shares_polling(self) -> bool:
+        """This process polls for itself only."""
+        return False
+
     def bind(self, sink: ResultSink, on_gate: GateListener) -> None:
         """Nothing arrives from elsewhere."""
 

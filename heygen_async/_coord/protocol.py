@@ -71,6 +71,13 @@ class Coordinator(Protocol):
     its store for too long).
     """
 
+    @property
+    def shares_polling(self) -> bool:
+        """
+        Whether one process may poll for others: a poll loop then serves
+        waits it never saw requested, so its learned timing must not pace them.
+        """
+
     def bind(self, sink: ResultSink, on_gate: GateListener) -> None:
         """Deliver shared results to *sink* and shared Retry-After to *on_gate*."""
 

@@ -381,6 +381,11 @@ class RedisCoordinator:
         if self._sink is not None:
             self._sink.resolve(video)
 
+    @property
+    def shares_polling(self) -> bool:
+        """One process (the poller) polls for every process of the account."""
+        return True
+
     def to_poll(self, video_ids: Sequence[str]) -> Sequence[str]:
         """All of them as the poller, or while nobody polls; else none."""
         if self._leading or not self._healthy or not self._leader_alive:

@@ -293,8 +293,16 @@ def test_the_lost_delivery_call_while_webhooks_flow() -> None:
     assert quiet is None or eager < quiet
 
 
+class SharedPolling(hg.LocalCoordinator):
+    """A coordinator whose poll loop serves other processes too."""
+
+    @property
+    def shares_polling(self) -> bool:
+        return True
+
+
 def test_a_shared_poller_keeps_the_plain_cadence() -> None:
-    """With a coordinator other than the local one, predictions time nothing."""
+    """With a coordinator that shares polling, predictions time nothing."""
     pacer = learned_pacer()
     job = Job(hg.PollPolicy())
     assert pacer.due(job, 0.0) is not None
@@ -307,7 +315,7 @@ def test_a_shared_poller_keeps_the_plain_cadence() -> None:
     shared = Scheduler(
         None,  # type: ignore[arg-type]
         poll=hg.PollPolicy(),
-        coordinator=object(),  # type: ignore[arg-type]
+        coordinator=SharedPolling(),
     )
     assert local.pacer.enabled
     assert not shared.pacer.enabled
