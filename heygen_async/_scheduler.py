@@ -158,7 +158,7 @@ class Scheduler:
         if video_id not in self._by_id:
             self._instrument.jobs_changed(1)
         self._by_id.setdefault(video_id, []).append(watch)
-        self.pacer.watching()
+        self.pacer.watching(watch, now)
         if (early := self._early.pop(video_id, None)) is not None:
             self._settle_all(early, [watch])  # its webhook beat its create
             return watch
@@ -242,7 +242,8 @@ class Scheduler:
                 seconds = render_seconds(video)
                 if seconds is None:
                     seconds = now - min(w.started for w in watches)
-                self.pacer.learn(seconds, watches)
+                if self.pacer.learn(seconds, watches):
+                    self._replan(now)  # safety nets from the sharper prediction
         else:
             if video.id in self._settled:
                 return False  # a late or repeated delivery
@@ -336,6 +337,8 @@ class Scheduler:
         if not watches:
             del self._by_id[watch.video_id]
             self._instrument.jobs_changed(-1)
+            if not self._by_id and (loop := _running_loop()) is not None:
+                self.pacer.idle(loop.time())
 
     def _replan(self, now: float) -> None:
         for watches in self._by_id.values():
@@ -411,7 +414,7 @@ class Scheduler:
                     async with asyncio.timeout(wake - now):
                         await self._wakeup.wait()
                 continue
-            self.pacer.called()
+            self.pacer.called(now)
             try:
                 await self._tick(self._take_due(now, group=first > now))
             except Exception:  # the loop must outlive any one bad tick
@@ -429,6 +432,7 @@ class Scheduler:
         ]
         await asyncio.gather(*(self._poll_chunk(chunk, by_id) for chunk in chunks))
         now = asyncio.get_running_loop().time()
+        self.pacer.answered(now)
         # One jitter draw per tick (see _reschedule): with bulk polls, per-job
         # draws would let the earliest of ~100 draws set every next tick.
         draw = self._rng.uniform(-1.0, 1.0)
@@ -555,16 +559,23 @@ class Scheduler:
             self._retry_later(watches)
             return
         self._coordinator.observed(video)  # frees its slot, tells others
-        if any(w.active for w in watches):
-            self.pacer.found_lost(asyncio.get_running_loop().time())
-        if video.status is VideoStatus.COMPLETED:
-            if (seconds := render_seconds(video)) is not None:
-                self.pacer.learn(seconds, watches)
-        else:
+        self._learn_from(video, watches)
+        if video.status is not VideoStatus.COMPLETED:
             log.info(
                 "heygen.video_failed video_id=%s code=%s", video_id, video.failure_code
             )
         self._settle_all(video, watches)
+
+    def _learn_from(self, video: Video, watches: list[Watch]) -> None:
+        """A poll found *video* terminal: its render time, a lost delivery."""
+        now = asyncio.get_running_loop().time()
+        if any(w.active for w in watches):
+            self.pacer.found_lost(now)
+        seconds = render_seconds(video)
+        if video.status is not VideoStatus.COMPLETED or seconds is None:
+            return
+        if self.pacer.learn(seconds, watches) and self.pacer.webhooks_flowing(now):
+            self._replan(now)  # safety nets from the sharper prediction
 
     def _retry_later(self, watches: list[Watch]) -> None:
         now = asyncio.get_running_loop().time()
@@ -594,3 +605,10 @@ class Scheduler:
         self._settled[watch.video_id] = None
         while len(self._settled) > _EARLY_MAX:
             del self._settled[next(iter(self._settled))]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -15,7 +15,9 @@ returns the prior (marked ``prior``: the scheduler only uses it to stop
 backing off once a render may be done). While durations scatter more than
 :attr:`RenderModel.max_sigma` around the fit (they carry no usable signal) it
 returns ``None`` and the scheduler keeps its plain
-:class:`~heygen_async.PollPolicy` cadence.
+:class:`~heygen_async.PollPolicy` cadence; that verdict waits for
+:attr:`RenderModel.verdict_observations` renders (three scatter widely by
+chance), and the prior stands until then.
 """
 
 from __future__ import annotations
@@ -123,11 +125,20 @@ class RenderModel:
         version: Bumped on every update, so cached predictions can tell.
         min_observations: Renders seen before predictions are made.
         max_sigma: A wider residual spread means "no signal": no prediction.
+        verdict_observations: Renders seen before "no signal" is believed;
+            before that a wide spread keeps the prior.
     """
 
-    def __init__(self, *, min_observations: int = 3, max_sigma: float = 0.75) -> None:
+    def __init__(
+        self,
+        *,
+        min_observations: int = 3,
+        max_sigma: float = 0.75,
+        verdict_observations: int = 8,
+    ) -> None:
         self.min_observations = min_observations
         self.max_sigma = max_sigma
+        self.verdict_observations = verdict_observations
         self.observations = 0
         self.version = 0
         prior = (math.log(PRIOR_MEDIAN), 0.0, 0.0, 0.0, 0.0)
@@ -185,7 +196,7 @@ class RenderModel:
         if self.observations < self.min_observations:
             return PRIOR
         if self._sigma > self.max_sigma:
-            return None
+            return PRIOR if self.observations < self.verdict_observations else None
         features = features or _PLAIN
         if (known := self._cache.get(features)) is not None:
             return known

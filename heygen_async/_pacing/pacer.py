@@ -32,6 +32,14 @@ _GROUP_MAX = 2_000
 # With webhooks flowing, one safety-net call for every job in flight is made
 # once this many finished jobs are expected to have lost their delivery.
 _LOST_PER_CALL = 0.5
+# Calls saved against a plain loop (one every target_delay while any job is
+# in flight), by not asking about young renders, buy shorter gaps where
+# renders tend to end: each gap is the wait in which the job finishes with
+# this probability, never under a third of target_delay nor over it. At most
+# _SAVED_MAX calls are banked, so an idle stretch buys nothing later.
+_RISK = 0.03
+_SHORTEST = 1 / 3
+_SAVED_MAX = 10.0
 
 
 class Paced(Protocol):
@@ -69,6 +77,11 @@ class Pacer:
         self._delivered = self._lost = 0  # settled by a delivery / by a poll
         self._watched = 0
         self._harvest = False  # some policy wants the expected-harvest call
+        # Calls a plain loop would have made, less ours, as of _saved_at
+        # (None while nothing is in flight: the loop would not call then).
+        self._saved = 0.0
+        self._saved_at: float | None = None
+        self._target = PollPolicy().delay_target
 
     def webhooks_flowing(self, now: float) -> bool:
         """A verified delivery settled a wait recently: polls are a safety net."""
@@ -84,9 +97,23 @@ class Pacer:
         prediction = self.predict(job) if job.policy.learn else None
         return prediction is not None and not prediction.prior
 
-    def watching(self) -> None:
-        """A job started being waited on."""
+    def watching(self, job: Paced, now: float) -> None:
+        """*job* started being waited on."""
         self._watched += 1
+        self._target = job.policy.delay_target
+        if self._saved_at is None:
+            self._saved_at = now
+
+    def idle(self, now: float) -> None:
+        """Nothing is in flight any more: a plain loop would stop calling."""
+        self._saved = self._spare(now)
+        self._saved_at = None
+
+    def _spare(self, now: float) -> float:
+        """Calls a plain loop would have made by *now*, less ours."""
+        if self._saved_at is None:
+            return self._saved
+        return min(self._saved + (now - self._saved_at) / self._target, _SAVED_MAX)
 
     def predict(self, job: Paced) -> Prediction | None:
         """
@@ -106,10 +133,24 @@ class Pacer:
             job.version = version
         return job.prediction
 
-    def learn(self, seconds: float, jobs: Sequence[Paced]) -> None:
-        """One render took *seconds*: teach the model (once per video)."""
-        if any(job.policy.learn for job in jobs):
-            self.model.observe(seconds, jobs[0].features)
+    def learn(self, seconds: float, jobs: Sequence[Paced]) -> bool:
+        """
+        One render took *seconds*: teach the model (once per video).
+
+        Returns whether predictions moved enough that polls planned far
+        ahead (webhook safety nets) should be planned again: the first
+        prediction, each doubling of the renders seen, and the end of the
+        prior-only phase. Replanning on those alone keeps it O(n log n).
+        """
+        if not any(job.policy.learn for job in jobs):
+            return False
+        model = self.model
+        censored = 2 * model.observations < self._watched
+        model.observe(seconds, jobs[0].features)
+        seen = model.observations
+        if censored != (2 * seen < self._watched):
+            return True
+        return seen == model.min_observations or (seen > 4 and seen & (seen - 1) == 0)
 
     def due(self, job: Paced, now: float) -> float | None:
         """
@@ -118,24 +159,22 @@ class Pacer:
 
         Once the render may be done, a poll every *target_delay*; before that
         none with a learned prediction, and the plain backoff with only the
-        prior (too few renders seen, so it may be far off).
+        prior (too few renders seen, so it may be far off). With webhooks
+        flowing, one safety-net poll when the delivery is overdue
+        (:meth:`_safety_due`), then the plain cadence.
         """
         policy = job.policy
         if not policy.learn or (prediction := self.predict(job)) is None:
             return None
         if self.webhooks_flowing(now):
             self._group_dirty = True
-            if prediction.prior:
-                return None
-            safety = planner.safety_due(
-                prediction, job.started, quantile=_SAFETY_QUANTILE, grace=0.0
-            )
+            safety = self._safety_due(job, prediction)
             return safety if safety > now else None
         due = planner.latency_due(
             prediction,
             job.started,
             job.polled,
-            gap=policy.delay_target,
+            gap=self._gap(job, prediction, now),
             miss=policy.miss,
         )
         if prediction.prior:
@@ -144,6 +183,30 @@ class Pacer:
         self._group_dirty = True
         self._harvest = self._harvest or policy.expected_done is not None
         return due
+
+    def _safety_due(self, job: Paced, prediction: Prediction) -> float:
+        """
+        When *job*'s delivery is overdue: its predicted finish, after which
+        the plain cadence polls every safety-net interval. With learned
+        times that finish is the 99th percentile; with only the prior (its
+        99th percentile is past ten minutes) the prior's median plus one
+        interval.
+        """
+        if prediction.prior:
+            return job.started + prediction.median + job.policy.interval_initial
+        return planner.safety_due(
+            prediction, job.started, quantile=_SAFETY_QUANTILE, grace=0.0
+        )
+
+    def _gap(self, job: Paced, prediction: Prediction, now: float) -> float:
+        """*target_delay*, or less while a whole call is to spare (see _RISK)."""
+        target = job.policy.delay_target
+        if self._spare(now) < 1.0:
+            return target
+        zone = planner.zone_age(prediction, job.policy.miss)
+        age = max(zone, job.polled - job.started)
+        gap = planner.hazard_gap(prediction, age, risk=_RISK)
+        return min(max(gap, target * _SHORTEST), target)
 
     def group_due(
         self, jobs: Iterable[Paced], now: float, until: float
@@ -162,15 +225,17 @@ class Pacer:
         self._group_at = None
         lost_rate = None
         if self.webhooks_flowing(now):
-            lost_rate = (self._lost + 0.5) / (self._lost + self._delivered + 10.0)
+            lost_rate = self._lost_rate()
         elif not self._harvest:
             return None  # no policy asked for it: no scan of every job
         found: list[planner.Job] = []
         threshold = math.inf
         for job in jobs:
             prediction = job.prediction
-            if prediction is None or prediction.prior or not job.policy.learn:
+            if prediction is None or not job.policy.learn:
                 continue
+            if prediction.prior and lost_rate is None:
+                continue  # the harvest needs learned times; the safety net not
             wanted = job.policy.expected_done if lost_rate is None else _LOST_PER_CALL
             if wanted is None or not job.active:
                 continue
@@ -184,12 +249,24 @@ class Pacer:
             )
         return self._group_at
 
+    def _lost_rate(self) -> float:
+        """The share of deliveries lost, from a prior of 1 in 20."""
+        return (self._lost + 0.5) / (self._lost + self._delivered + 10.0)
+
     def found_lost(self, now: float) -> None:
         """A poll, not a delivery, settled a wait: lost, if webhooks flow."""
         if self.webhooks_flowing(now):
             self._lost += 1
 
-    def called(self) -> None:
+    def called(self, now: float) -> None:
         """A call was made: the expected harvest starts again."""
         self._group_at = None
         self._group_dirty = True
+        self._saved = self._spare(now) - 1.0
+        if self._saved_at is not None:
+            self._saved_at = now
+
+    def answered(self, now: float) -> None:
+        """A call was answered: a plain loop sleeps *target_delay* from here."""
+        if self._saved_at is not None:
+            self._saved_at = now

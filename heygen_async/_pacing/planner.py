@@ -28,7 +28,16 @@ from statistics import NormalDist
 from .model import Prediction
 
 
-__all__ = ["Job", "done_by", "expected_done", "group_due", "latency_due", "safety_due"]
+__all__ = [
+    "Job",
+    "done_by",
+    "expected_done",
+    "group_due",
+    "hazard_gap",
+    "latency_due",
+    "safety_due",
+    "zone_age",
+]
 
 _NORMAL = NormalDist()
 # How far a prediction is trusted when it says a render must be done: early
@@ -55,6 +64,11 @@ def _age_at(prediction: Prediction, probability: float) -> float:
     return math.exp(prediction.mu + prediction.sigma * z)
 
 
+def zone_age(prediction: Prediction, miss: float) -> float:
+    """The render age from which a poll may find it done (its *miss* quantile)."""
+    return _age_at(prediction, miss)
+
+
 def latency_due(
     prediction: Prediction, started: float, last: float, *, gap: float, miss: float
 ) -> float:
@@ -67,7 +81,20 @@ def latency_due(
     is due at the end of its first gap: any call made for other jobs once
     its zone has begun takes it along for free.
     """
-    return max(started + _age_at(prediction, miss), last) + gap
+    return max(started + zone_age(prediction, miss), last) + gap
+
+
+def hazard_gap(prediction: Prediction, age: float, *, risk: float) -> float:
+    """
+    The wait after which a render still running at *age* has finished with
+    probability *risk*: short where renders like it tend to end, long while
+    it is young or long overdue.
+    """
+    z = (math.log(max(age, 1e-9)) - prediction.mu) / prediction.sigma
+    survive = 1.0 - _NORMAL.cdf(z)
+    if survive < 1e-6:  # far past its prediction: the prediction says nothing
+        return math.inf
+    return _age_at(prediction, 1.0 - (1.0 - risk) * survive) - age
 
 
 def safety_due(

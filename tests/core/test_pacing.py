@@ -63,6 +63,20 @@ def test_model_without_signal_predicts_nothing() -> None:
     assert model.predict(RenderFeatures(speech_seconds=60)) is None
 
 
+def test_no_signal_needs_evidence_first() -> None:
+    """Three renders that scatter widely keep the prior; eight give the verdict."""
+    model = RenderModel()
+    for seconds in (20.0, 400.0, 60.0):
+        model.observe(seconds)
+    assert model.sigma > model.max_sigma
+    prediction = model.predict()
+    assert prediction is not None
+    assert prediction.prior
+    for seconds in (900.0, 5.0, 300.0, 10.0, 2000.0):
+        model.observe(seconds)
+    assert model.predict() is None
+
+
 def test_model_starts_from_the_documented_prior() -> None:
     """Before min_observations renders the prior is returned, marked as such."""
     model = RenderModel(min_observations=3)
@@ -159,7 +173,7 @@ async def test_without_signal_the_plain_cadence_decides(voice_id: str) -> None:
         strict_client(fake, poll=policy) as client,
     ):
         scheduler = Scheduler(client, poll=policy)
-        for seconds in (0.01, 50.0, 0.2, 900.0, 3.0, 0.05):
+        for seconds in (0.01, 50.0, 0.2, 900.0, 3.0, 0.05, 400.0, 0.1):
             scheduler.pacer.model.observe(seconds)
         assert scheduler.pacer.model.predict() is None
         created = await client.create_video(req(voice_id))
@@ -273,7 +287,7 @@ def test_the_harvest_call_only_when_a_policy_asks_for_it() -> None:
     assert at is not None
     assert 50.0 < at < 200.0  # about when two of four 100 s renders are done
     assert pacer.group_due(eager, 0.0, 1_000.0) == at  # cached until a call
-    pacer.called()
+    pacer.called(0.0)
 
 
 def test_the_lost_delivery_call_while_webhooks_flow() -> None:
@@ -287,7 +301,7 @@ def test_the_lost_delivery_call_while_webhooks_flow() -> None:
     quiet = pacer.group_due(jobs, 1.0, 1_000.0)
     for _ in range(5):
         pacer.found_lost(2.0)  # deliveries are being lost
-    pacer.called()
+    pacer.called(0.0)
     eager = pacer.group_due(jobs, 1.0, 1_000.0)
     assert eager is not None
     assert quiet is None or eager < quiet
@@ -319,3 +333,102 @@ def test_a_shared_poller_keeps_the_plain_cadence() -> None:
     )
     assert local.pacer.enabled
     assert not shared.pacer.enabled
+
+
+def test_hazard_gap_is_short_where_renders_end() -> None:
+    """The wait to a 3 % chance of finishing: long while young, short near the end."""
+    prediction = Prediction(math.log(100.0), 0.1)
+    young = planner.hazard_gap(prediction, 60.0, risk=0.03)
+    ending = planner.hazard_gap(prediction, 100.0, risk=0.03)
+    assert young > 20.0
+    assert ending < 2.0
+    assert planner.hazard_gap(prediction, 1e6, risk=0.03) == math.inf
+
+
+def test_saved_calls_buy_shorter_gaps_until_spent() -> None:
+    """
+    Calls not made while the render was young (against one every
+    target_delay) shorten the gap near its predicted finish, never below a
+    third of target_delay; once they are spent the gap is target_delay again.
+    """
+    pacer = learned_pacer(100.0)
+    job = Job(hg.PollPolicy())  # target_delay 5 s
+    pacer.watching(job, 0.0)
+    job.polled = 98.0
+    short = pacer.due(job, 98.0)
+    assert short is not None
+    assert 98.0 + 5.0 / 3 - 1e-9 <= short < 98.0 + 5.0
+    for _ in range(10):  # at most ten calls are banked; spend them all
+        pacer.called(98.0)
+    assert pacer.due(job, 98.0) == pytest.approx(103.0)
+
+
+def test_no_calls_are_saved_while_nothing_is_in_flight() -> None:
+    """A plain loop idles with nothing in flight, and waits after each answer."""
+    pacer = learned_pacer(100.0)
+    job = Job(hg.PollPolicy())
+    pacer.watching(job, 0.0)
+    pacer.called(0.0)
+    pacer.answered(2.0)
+    pacer.idle(2.0)  # nothing in flight from here: nothing accrues
+    late = Job(hg.PollPolicy(), started=405.0)
+    pacer.watching(late, 500.0)
+    late.polled = 503.0  # 98 s into a render predicted to take 100 s
+    assert pacer.due(late, 503.0) == pytest.approx(508.0)  # under one call saved
+    late.polled = 510.0
+    due = pacer.due(late, 510.0)
+    assert due is not None
+    assert due < 515.0  # two calls saved since it was watched
+
+
+def test_the_prior_safety_net_is_its_median_plus_one_interval() -> None:
+    """Webhooks flowing, only the prior known: overdue at its median + interval."""
+    pacer = Pacer()
+    pacer.delivered(0.0)
+    job = Job(hg.PollPolicy.for_webhooks(), started=10.0)
+    assert pacer.due(job, 11.0) == pytest.approx(10.0 + PRIOR.median + 60.0)
+    assert pacer.due(job, 10.0 + PRIOR.median + 61.0) is None  # plain cadence now
+
+
+def test_learning_asks_for_a_replan_at_milestones() -> None:
+    """The first prediction, each doubling, and the end of the prior-only phase."""
+    pacer = Pacer()
+    jobs = [Job(hg.PollPolicy()) for _ in range(40)]
+    for job in jobs[:4]:
+        pacer.watching(job, 0.0)
+    asked = [pacer.learn(100.0, [jobs[0]]) for _ in range(16)]
+    # 1, 2: prior, censored. 2 of 4: the censoring ends. 3: first prediction.
+    assert [n + 1 for n, yes in enumerate(asked) if yes] == [2, 3, 8, 16]
+    assert not pacer.learn(100.0, [Job(hg.PollPolicy(learn=False))])
+
+
+async def test_a_sharper_prediction_replans_the_safety_nets(voice_id: str) -> None:
+    """
+    With webhooks flowing and only the prior known, a silent job is not due
+    for minutes; once deliveries teach the model, it is planned again from
+    the learned times and its lost delivery is found within seconds.
+    """
+    policy = hg.PollPolicy(interval_initial=1.0, interval_max=1.0, jitter=0.0)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    async with (
+        FakeHeyGen(render_seconds=0.2) as fake,
+        strict_client(fake, poll=policy) as client,
+    ):
+        scheduler = Scheduler(client, poll=policy)
+        videos = [await client.create_video(req(voice_id, n)) for n in range(8)]
+        watches = [scheduler.watch(v.id) for v in videos]
+        lost = watches[-1]
+        for n, video in enumerate(videos[:-1]):
+            scheduler.resolve(
+                hg.Video(
+                    id=video.id,
+                    status=hg.VideoStatus.COMPLETED,
+                    created_at=start,
+                    completed_at=start + timedelta(seconds=0.2),
+                )
+            )
+            if n == 0:
+                assert lost.next_poll > lost.started + 100.0  # the prior's median
+        found = await asyncio.wait_for(lost.future, timeout=5)
+        assert found.status is hg.VideoStatus.COMPLETED
+        await scheduler.aclose()
