@@ -32,7 +32,7 @@ from ._coord.local import LocalCoordinator
 from ._coord.protocol import Coordinator
 from ._models import StatusItem, Video, VideoStatus
 from ._observe.instrument import Instrumentation
-from ._pacing.model import RenderFeatures, render_seconds
+from ._pacing.model import RenderFeatures
 from ._pacing.pacer import Pacer
 from ._watch import Backend, Owner, Watch
 from .exceptions import (
@@ -232,18 +232,8 @@ class Scheduler:
         watches = [w for w in self._by_id.get(video.id, ()) if w.active]
         if watches:
             now = asyncio.get_running_loop().time()
-            flowing = self.pacer.webhooks_flowing(now)
-            self.pacer.delivered(now)
-            if not flowing:
-                self._replan(now)  # polls become a safety net from now on
-            if video.status is VideoStatus.COMPLETED:
-                # A delivery rarely carries server times: our own clock
-                # (from the watch to the delivery) is the observation then.
-                seconds = render_seconds(video)
-                if seconds is None:
-                    seconds = now - min(w.started for w in watches)
-                if self.pacer.learn(seconds, watches):
-                    self._replan(now)  # safety nets from the sharper prediction
+            if self.pacer.delivered(video, watches, now):
+                self._replan(now)  # polls become (sharper) safety nets
         else:
             if video.id in self._settled:
                 return False  # a late or repeated delivery
@@ -559,23 +549,14 @@ class Scheduler:
             self._retry_later(watches)
             return
         self._coordinator.observed(video)  # frees its slot, tells others
-        self._learn_from(video, watches)
+        now = asyncio.get_running_loop().time()
+        if self.pacer.polled_terminal(video, watches, now):
+            self._replan(now)  # safety nets from the sharper prediction
         if video.status is not VideoStatus.COMPLETED:
             log.info(
                 "heygen.video_failed video_id=%s code=%s", video_id, video.failure_code
             )
         self._settle_all(video, watches)
-
-    def _learn_from(self, video: Video, watches: list[Watch]) -> None:
-        """A poll found *video* terminal: its render time, a lost delivery."""
-        now = asyncio.get_running_loop().time()
-        if any(w.active for w in watches):
-            self.pacer.found_lost(now)
-        seconds = render_seconds(video)
-        if video.status is not VideoStatus.COMPLETED or seconds is None:
-            return
-        if self.pacer.learn(seconds, watches) and self.pacer.webhooks_flowing(now):
-            self._replan(now)  # safety nets from the sharper prediction
 
     def _retry_later(self, watches: list[Watch]) -> None:
         now = asyncio.get_running_loop().time()

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from heygen_async._config import PollPolicy
+from heygen_async._models import Video, VideoStatus
 
 from . import planner
-from .model import PRIOR, Prediction, RenderFeatures, RenderModel
+from .model import PRIOR, Prediction, RenderFeatures, RenderModel, render_seconds
 
 
 __all__ = ["Paced", "Pacer"]
@@ -87,10 +88,36 @@ class Pacer:
         """A verified delivery settled a wait recently: polls are a safety net."""
         return now - self._delivered_at < _WEBHOOKS_FRESH
 
-    def delivered(self, now: float) -> None:
-        """A verified delivery settled a wait."""
+    def delivered(self, video: Video, jobs: Sequence[Paced], now: float) -> bool:
+        """
+        A verified delivery says *video* ended; *jobs* wait on it.
+
+        Returns whether every job's polls should be planned again: webhooks
+        just started flowing (polls become a safety net), or the model moved
+        (see :meth:`learn`). A delivery rarely carries server times, so our
+        own clock, from the first wait to the delivery, is the observation.
+        """
+        flowing = self.webhooks_flowing(now)
         self._delivered_at = now
         self._delivered += 1
+        if video.status is not VideoStatus.COMPLETED:
+            return not flowing
+        seconds = render_seconds(video)
+        if seconds is None:
+            seconds = now - min(job.started for job in jobs)
+        return self.learn(seconds, jobs) or not flowing
+
+    def polled_terminal(self, video: Video, jobs: Sequence[Paced], now: float) -> bool:
+        """
+        A poll found *video* ended: a lost delivery if webhooks flow, and a
+        render time to learn. Returns whether safety nets should be replanned.
+        """
+        if any(job.active for job in jobs):
+            self.found_lost(now)
+        seconds = render_seconds(video)
+        if video.status is not VideoStatus.COMPLETED or seconds is None:
+            return False
+        return self.learn(seconds, jobs) and self.webhooks_flowing(now)
 
     def learned(self, job: Paced) -> bool:
         """Whether *job*'s polls are timed from a prediction."""

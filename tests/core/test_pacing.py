@@ -265,6 +265,9 @@ class Job:
         self.active = True
 
 
+FAILED = hg.Video(id="ended", status=hg.VideoStatus.FAILED)
+
+
 def learned_pacer(seconds: float = 100.0) -> Pacer:
     """A pacer whose model has seen ten renders of *seconds*."""
     pacer = Pacer()
@@ -293,7 +296,7 @@ def test_the_harvest_call_only_when_a_policy_asks_for_it() -> None:
 def test_the_lost_delivery_call_while_webhooks_flow() -> None:
     """With deliveries flowing, the safety call waits for likely-lost jobs."""
     pacer = learned_pacer()
-    pacer.delivered(0.0)
+    pacer.delivered(FAILED, [], 0.0)
     jobs = [Job(hg.PollPolicy.for_webhooks()) for _ in range(3)]
     safety = pacer.due(jobs[0], 1.0)
     assert safety is not None
@@ -384,7 +387,7 @@ def test_no_calls_are_saved_while_nothing_is_in_flight() -> None:
 def test_the_prior_safety_net_is_its_median_plus_one_interval() -> None:
     """Webhooks flowing, only the prior known: overdue at its median + interval."""
     pacer = Pacer()
-    pacer.delivered(0.0)
+    pacer.delivered(FAILED, [], 0.0)
     job = Job(hg.PollPolicy.for_webhooks(), started=10.0)
     assert pacer.due(job, 11.0) == pytest.approx(10.0 + PRIOR.median + 60.0)
     assert pacer.due(job, 10.0 + PRIOR.median + 61.0) is None  # plain cadence now
@@ -432,3 +435,30 @@ async def test_a_sharper_prediction_replans_the_safety_nets(voice_id: str) -> No
         found = await asyncio.wait_for(lost.future, timeout=5)
         assert found.status is hg.VideoStatus.COMPLETED
         await scheduler.aclose()
+
+
+def test_a_poll_that_finds_a_silent_video_counts_a_lost_delivery() -> None:
+    """With webhooks flowing, a video found by polling lost its delivery."""
+    pacer = Pacer()
+    pacer.delivered(FAILED, [], 0.0)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    video = hg.Video(
+        id="v",
+        status=hg.VideoStatus.COMPLETED,
+        created_at=start,
+        completed_at=start + timedelta(seconds=90),
+    )
+    replans = [
+        pacer.polled_terminal(video, [Job(hg.PollPolicy())], 1.0) for _ in range(3)
+    ]
+    assert replans == [False, False, True]  # the third render: the first prediction
+    assert pacer.model.observations == 3
+    calm = Pacer()
+    calm.delivered(FAILED, [], 0.0)
+    for _ in range(3):
+        calm.model.observe(90.0)
+    silent, quiet = Job(hg.PollPolicy.for_webhooks()), Job(hg.PollPolicy.for_webhooks())
+    pacer.due(silent, 1.0)
+    calm.due(quiet, 1.0)
+    assert pacer.group_due([silent], 1.0, 1_000.0) is not None  # 3 of 4 were lost
+    assert calm.group_due([quiet], 1.0, 1_000.0) is None
