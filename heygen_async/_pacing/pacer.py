@@ -215,15 +215,17 @@ class Pacer:
         """
         When *job*'s delivery is overdue: its predicted finish, after which
         the plain cadence polls every safety-net interval. With learned
-        times that finish is the 99th percentile; with only the prior (its
-        99th percentile is past ten minutes) the prior's median plus one
-        interval.
+        times that finish is the 99th percentile, never before the plain
+        cadence's first poll; with only the prior (its 99th percentile is past
+        ten minutes) the prior's median plus one interval.
         """
+        first = job.started + job.policy.interval_initial
         if prediction.prior:
-            return job.started + prediction.median + job.policy.interval_initial
-        return planner.safety_due(
+            return first + prediction.median
+        safety = planner.safety_due(
             prediction, job.started, quantile=_SAFETY_QUANTILE, grace=0.0
         )
+        return max(safety, first)
 
     def _gap(self, job: Paced, prediction: Prediction, now: float) -> float:
         """*target_delay*, or less while a whole call is to spare (see _RISK)."""
@@ -266,7 +268,10 @@ class Pacer:
             wanted = job.policy.expected_done if lost_rate is None else _LOST_PER_CALL
             if wanted is None or not job.active:
                 continue
-            found.append((prediction, job.started, job.polled))
+            last = job.polled
+            if lost_rate is not None:  # not before the plain cadence's first poll
+                last = max(last, job.started + job.policy.interval_initial)
+            found.append((prediction, job.started, last))
             threshold = min(threshold, wanted)
             if len(found) >= _GROUP_MAX:
                 return None

@@ -115,7 +115,7 @@ def expected_done(jobs: Iterable[Job], at: float, lost_rate: float | None) -> fl
     total = 0.0
     for prediction, started, last in jobs:
         before = done_by(prediction, started, last)
-        if before >= 1.0:
+        if at <= last or before >= 1.0 - 1e-9:
             continue
         done = (done_by(prediction, started, at) - before) / (1.0 - before)
         total += done if lost_rate is None else _lost(done, lost_rate)

@@ -462,3 +462,22 @@ def test_a_poll_that_finds_a_silent_video_counts_a_lost_delivery() -> None:
     calm.due(quiet, 1.0)
     assert pacer.group_due([silent], 1.0, 1_000.0) is not None  # 3 of 4 were lost
     assert calm.group_due([quiet], 1.0, 1_000.0) is None
+
+
+def test_no_safety_poll_before_the_plain_cadence_would_poll() -> None:
+    """
+    Renders far shorter than the policy's first interval: a delivery may
+    still be on its way, so neither a job's safety net nor the lost-delivery
+    call comes before that first interval.
+    """
+    pacer = learned_pacer(0.1)
+    pacer.delivered(FAILED, [], 0.0)
+    for _ in range(20):
+        pacer.found_lost(0.0)  # deliveries are being lost
+    policy = hg.PollPolicy(interval_initial=0.5, interval_max=0.5)
+    jobs = [Job(policy) for _ in range(50)]
+    assert pacer.due(jobs[0], 0.01) == pytest.approx(0.5)
+    for job in jobs[1:]:
+        pacer.due(job, 0.01)
+    call = pacer.group_due(jobs, 0.01, 10.0)
+    assert call is None or call >= 0.5
