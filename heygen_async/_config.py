@@ -212,8 +212,10 @@ class PollPolicy:
             seen, or when durations carry no signal, the cadence above is
             used unchanged; ``False`` always uses it.
         target_delay: With learned timing, a job whose render may be done is
-            asked about this often, so a finish is seen within it; ``None``
-            is *interval_initial*.
+            asked about at least this often, so a finish is seen within it;
+            ``None`` is *interval_initial*. Calls saved while renders were
+            young (against one every *target_delay*) buy shorter gaps, down to
+            a third of it, where renders are likely to end.
         miss: With learned timing, no poll is made before a render is this
             likely to be done (a quantile of its predicted time).
         expected_done: With learned timing, also make a bulk call as soon as

@@ -271,6 +271,8 @@ class HTTP:
                 if decision.defer is None:
                     # A 429's wait lives in the throttle, shared by every caller.
                     await asyncio.sleep(decision.wait)
+                if tries.remaining() == 0.0:
+                    raise  # give_up_after passed while waiting: this answer stands
 
     def _log(
         self, decision: Decision, error: HeyGenError, request: _Request, tried: Attempt

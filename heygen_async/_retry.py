@@ -144,9 +144,10 @@ def _patience(attempt: Attempt, policy: RetryPolicy) -> Decision:
     remaining = _remaining(policy, attempt.elapsed)
     if remaining is not None:
         left = min(left, remaining)
-    if left <= 0:
-        return Decision(wait=None, why="in_progress_gave_up", counts=False)
     wait = min(attempt.patience_backoff, left)
+    if left <= 0 or (remaining is not None and wait >= remaining):
+        # Waiting out the last of give_up_after would leave no time to ask.
+        return Decision(wait=None, why="in_progress_gave_up", counts=False)
     return Decision(wait=wait, why="in_progress", draws="patience", counts=False)
 
 

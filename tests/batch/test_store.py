@@ -494,7 +494,8 @@ async def test_resume_during_a_create_waits_out_request_in_progress(
     journal: Journal, voice_id: str
 ) -> None:
     """A crash while HeyGen still works on a create: the resume gets 409s, then it."""
-    busy = Fault(kind="slow", route=CREATE, nth=(1,), phase="after", delay=0.15)
+    # Long enough that a resume on a loaded machine still finds it in progress.
+    busy = Fault(kind="slow", route=CREATE, nth=(1,), phase="after", delay=0.6)
     async with FakeHeyGen(render_seconds=0.02, faults=[busy]) as fake:
         async with strict_client(fake) as client:
 

@@ -1000,3 +1000,36 @@ def test_in_progress_patience_is_a_policy_field() -> None:
     assert hg.RetryPolicy().in_progress_patience == 120.0
     with pytest.raises(ValueError, match="in_progress_patience"):
         hg.RetryPolicy(in_progress_patience=-1)
+
+
+async def test_give_up_after_passing_during_a_wait_sends_nothing_more() -> None:
+    """
+    A retry wait that overruns give_up_after (here the loop is blocked) ends
+    the call with the answer it had, instead of a try with no time left.
+    """
+    sent = 0
+
+    async def handler(_: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        sent += 1
+        return web.json_response(
+            {"error": {"code": "unavailable", "message": "busy"}}, status=503
+        )
+
+    async def block_the_loop() -> None:
+        await asyncio.sleep(0.02)
+        time.sleep(0.15)  # noqa: ASYNC251 - blocks the loop on purpose
+
+    policy = hg.RetryPolicy(
+        wait_initial=0.05, wait_max=0.05, jitter=False, give_up_after=0.1
+    )
+    async with (
+        loopback_server(handler) as url,
+        hg.Client(api_key="k", base_url=url, retry=policy) as client,
+    ):
+        blocker = asyncio.create_task(block_the_loop())
+        with pytest.raises(hg.APIError) as info:
+            await client.get_video("v_1")
+        await blocker
+    assert info.value.status == 503
+    assert sent == 1

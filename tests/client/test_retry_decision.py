@@ -205,9 +205,15 @@ def test_in_progress_gives_up_when_patience_runs_out() -> None:
 
 
 def test_in_progress_patience_stops_at_the_deadline() -> None:
+    """
+    A wait that fits before give_up_after is made; one that would use up
+    the rest gives up now (the next try would have no time to be answered).
+    """
     policy = hg.RetryPolicy(in_progress_patience=100.0, give_up_after=10.0)
+    tried = attempt("POST", keyed=True, elapsed=9.5, patience_backoff=0.2)
+    assert decide(in_progress(), tried, policy).wait == pytest.approx(0.2)
     tried = attempt("POST", keyed=True, elapsed=9.5, patience_backoff=3.0)
-    assert decide(in_progress(), tried, policy).wait == pytest.approx(0.5)
+    assert decide(in_progress(), tried, policy).why == "in_progress_gave_up"
     tried = attempt("POST", keyed=True, elapsed=10.0)
     assert decide(in_progress(), tried, policy).why == "in_progress_gave_up"
 
