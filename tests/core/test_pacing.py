@@ -25,6 +25,19 @@ from heygen_async.testing import FakeHeyGen
 from tests.helpers import req, strict_client
 
 
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def rendered(video_id: str, seconds: float) -> hg.Video:
+    """A completed video whose server times say its render took *seconds*."""
+    return hg.Video(
+        id=video_id,
+        status=hg.VideoStatus.COMPLETED,
+        created_at=START,
+        completed_at=START + timedelta(seconds=seconds),
+    )
+
+
 def length_render(speech: float) -> float:
     """The benchmark's length workload: 20 s plus 1.5 s per second of speech."""
     return 20.0 + 1.5 * speech
@@ -106,16 +119,10 @@ def test_features_of_a_request(voice_id: str) -> None:
 
 def test_render_seconds_reads_server_times() -> None:
     """completed_at - created_at, or None when either is missing."""
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    done = hg.Video(
-        id="v",
-        status=hg.VideoStatus.COMPLETED,
-        created_at=start,
-        completed_at=start + timedelta(seconds=90),
-    )
+    done = rendered("v", 90.0)
     assert render_seconds(done) == 90.0
     assert render_seconds(attrs.evolve(done, completed_at=None)) is None
-    assert render_seconds(attrs.evolve(done, completed_at=start)) is None
+    assert render_seconds(attrs.evolve(done, completed_at=START)) is None
 
 
 def test_latency_due_skips_the_young_render_then_polls_every_gap() -> None:
@@ -412,7 +419,6 @@ async def test_a_sharper_prediction_replans_the_safety_nets(voice_id: str) -> No
     the learned times and its lost delivery is found within seconds.
     """
     policy = hg.PollPolicy(interval_initial=1.0, interval_max=1.0, jitter=0.0)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     async with (
         FakeHeyGen(render_seconds=0.2) as fake,
         strict_client(fake, poll=policy) as client,
@@ -422,14 +428,7 @@ async def test_a_sharper_prediction_replans_the_safety_nets(voice_id: str) -> No
         watches = [scheduler.watch(v.id) for v in videos]
         lost = watches[-1]
         for n, video in enumerate(videos[:-1]):
-            scheduler.resolve(
-                hg.Video(
-                    id=video.id,
-                    status=hg.VideoStatus.COMPLETED,
-                    created_at=start,
-                    completed_at=start + timedelta(seconds=0.2),
-                )
-            )
+            scheduler.resolve(rendered(video.id, 0.2))
             if n == 0:
                 assert lost.next_poll > lost.started + 100.0  # the prior's median
         found = await asyncio.wait_for(lost.future, timeout=5)
@@ -441,13 +440,7 @@ def test_a_poll_that_finds_a_silent_video_counts_a_lost_delivery() -> None:
     """With webhooks flowing, a video found by polling lost its delivery."""
     pacer = Pacer()
     pacer.delivered(FAILED, [], 0.0)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    video = hg.Video(
-        id="v",
-        status=hg.VideoStatus.COMPLETED,
-        created_at=start,
-        completed_at=start + timedelta(seconds=90),
-    )
+    video = rendered("v", 90.0)
     replans = [
         pacer.polled_terminal(video, [Job(hg.PollPolicy())], 1.0) for _ in range(3)
     ]
