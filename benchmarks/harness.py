@@ -227,12 +227,22 @@ async def run_batch(
         hg.Client(api_key=api_key, base_url=url, poll=poll) as client,
         client.batch(max_in_flight=cfg.cap, poll=poll) as batch,
     ):
+        seed_sdk(client, cfg)
         for i in range(cfg.n):
             batch.submit(sdk_request(i, voice, obs.chars[i]), tag=i)
         async for outcome in batch.as_completed():
             obs.seen[outcome.tag] = loop.time()
             obs.outcome[outcome.tag] = type(outcome).__name__.lower()
         _scheduler_counts(client, obs)
+
+
+def seed_sdk(client: hg.Client, cfg: RunConfig) -> None:
+    """
+    Seed the SDK's jitter (its scheduler's draws and the retry backoff) from
+    the run's seed, so a rerun of the same command gives the same numbers.
+    """
+    random.seed(f"heygen-bench-sdk:{cfg.seed}")
+    client._get_scheduler()._rng.seed(f"heygen-bench-scheduler:{cfg.seed}")
 
 
 def _scheduler_counts(client: hg.Client, obs: Observed) -> None:
@@ -328,6 +338,7 @@ async def run_webhook(
     loop = asyncio.get_running_loop()
     poll = scale_policy(hg.PollPolicy.for_webhooks(), cfg.scale)
     async with hg.Client(api_key=api_key, base_url=url, poll=poll) as client:
+        seed_sdk(client, cfg)
         receiver = WebhookReceiver(client)
         await receiver.start()
         if split is not None:
