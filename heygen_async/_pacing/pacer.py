@@ -100,7 +100,7 @@ class Pacer:
         flowing = self.webhooks_flowing(now)
         self._delivered_at = now
         self._delivered += 1
-        if video.status is not VideoStatus.COMPLETED:
+        if video.status is not VideoStatus.COMPLETED or not jobs:
             return not flowing
         seconds = render_seconds(video)
         if seconds is None:
