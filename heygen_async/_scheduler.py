@@ -327,8 +327,8 @@ class Scheduler:
         if not watches:
             del self._by_id[watch.video_id]
             self._instrument.jobs_changed(-1)
-            if not self._by_id and (loop := _running_loop()) is not None:
-                self.pacer.idle(loop.time())
+            if not self._by_id:
+                self.pacer.idle(asyncio.get_running_loop().time())
 
     def _replan(self, now: float) -> None:
         for watches in self._by_id.values():
@@ -586,10 +586,3 @@ class Scheduler:
         self._settled[watch.video_id] = None
         while len(self._settled) > _EARLY_MAX:
             del self._settled[next(iter(self._settled))]
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

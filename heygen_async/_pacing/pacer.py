@@ -100,12 +100,7 @@ class Pacer:
         flowing = self.webhooks_flowing(now)
         self._delivered_at = now
         self._delivered += 1
-        if video.status is not VideoStatus.COMPLETED or not jobs:
-            return not flowing
-        seconds = render_seconds(video)
-        if seconds is None:
-            seconds = now - min(job.started for job in jobs)
-        return self.learn(seconds, jobs) or not flowing
+        return self._learn_from(video, jobs, now) or not flowing
 
     def polled_terminal(self, video: Video, jobs: Sequence[Paced], now: float) -> bool:
         """
@@ -114,10 +109,23 @@ class Pacer:
         """
         if any(job.active for job in jobs):
             self.found_lost(now)
-        seconds = render_seconds(video)
-        if video.status is not VideoStatus.COMPLETED or seconds is None:
+        return self._learn_from(video, jobs) and self.webhooks_flowing(now)
+
+    def _learn_from(
+        self, video: Video, jobs: Sequence[Paced], now: float | None = None
+    ) -> bool:
+        """
+        Learn a completed *video*'s render time from its server times, else
+        (given *now*) from our own clock since the first wait on it.
+        """
+        if video.status is not VideoStatus.COMPLETED or not jobs:
             return False
-        return self.learn(seconds, jobs) and self.webhooks_flowing(now)
+        seconds = render_seconds(video)
+        if seconds is None:
+            if now is None:
+                return False
+            seconds = now - min(job.started for job in jobs)
+        return self.learn(seconds, jobs)
 
     def learned(self, job: Paced) -> bool:
         """Whether *job*'s polls are timed from a prediction."""
@@ -153,7 +161,7 @@ class Pacer:
         if not self.enabled:
             return None
         model = self.model
-        censored = 2 * model.observations < self._watched
+        censored = self._censored()
         version = 2 * model.version + censored
         if job.version != version:
             job.prediction = PRIOR if censored else model.predict(job.features)
@@ -172,12 +180,16 @@ class Pacer:
         if not any(job.policy.learn for job in jobs):
             return False
         model = self.model
-        censored = 2 * model.observations < self._watched
+        censored = self._censored()
         model.observe(seconds, jobs[0].features)
-        seen = model.observations
-        if censored != (2 * seen < self._watched):
+        if censored != self._censored():
             return True
+        seen = model.observations
         return seen == model.min_observations or (seen > 4 and seen & (seen - 1) == 0)
+
+    def _censored(self) -> bool:
+        """Fewer than half the watched jobs have finished: only the prior."""
+        return 2 * self.model.observations < self._watched
 
     def due(self, job: Paced, now: float) -> float | None:
         """
